@@ -1,0 +1,145 @@
+"""Capture stage: at the end of a question's section, ask the kernel for that question's artifacts.
+
+Takes the question's checks and a running `KernelSession`; returns, per check, the plain-data results
+of its probe operations. The kernel's answer is validated here: a JSON file and a pickle-free NPZ, both
+size-capped; arrays must be numeric; anything else is reported as an error result, never executed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.checks.base import OpResult, PlanContext
+from grader.checks import registry
+from grader.rubric import QuestionSpec
+from grader.sandbox.kernel import KernelSession
+
+
+@dataclass
+class QuestionCapture:
+    """Per check index: its probe results, the state plan() kept for score(), or a plan error."""
+
+    results: dict[int, list[OpResult]] = field(default_factory=dict)
+    figures: list[dict[str, Any]] = field(default_factory=list)  # what the section drew
+    states: dict[int, dict[str, Any]] = field(default_factory=dict)
+    plan_errors: dict[int, str] = field(default_factory=dict)
+    planned: dict[int, int] = field(default_factory=dict)  # number of probe ops per check
+    capture_error: str = ""
+
+
+class CaptureError(ValueError):
+    """The kernel's answer was not acceptable plain data."""
+
+
+def capture_question(question: QuestionSpec, ctx: PlanContext, session: KernelSession | None,
+                     max_bytes: int) -> QuestionCapture:
+    """Plan every check, run all their probe ops in one kernel round-trip, split the results."""
+    capture = QuestionCapture()
+    ops: list[dict[str, Any]] = []
+    owners: dict[str, int] = {}
+    for ci, check in enumerate(question.checks):
+        check_type = registry[check.type]
+        state: dict[str, Any] = {}
+        try:
+            params = check_type.Params.model_validate(check.params)
+            planned = check_type.plan(params, ctx, state)
+        except Exception as exc:  # noqa: BLE001  (an instructor-side problem: report, keep going)
+            capture.plan_errors[ci] = f"the grader could not prepare this check: {exc}"
+            continue
+        capture.states[ci] = state
+        capture.results[ci] = []
+        capture.planned[ci] = len(planned)
+        for oi, op in enumerate(planned):
+            op_id = f"{ci}:{oi}"
+            owners[op_id] = ci
+            ops.append(dict(op, id=op_id))
+    ops.append({"op": "figures", "id": "figures"})
+    if session is None or not session.alive:
+        reason = (session.dead_reason if session else "") or "the kernel is not running"
+        capture.capture_error = reason
+        return capture
+    inputs_path = _write_inputs(ctx)
+    try:
+        answer = session.probe({"ops": ops, "max_array_bytes": max_bytes}, inputs_path)
+    finally:
+        if inputs_path is not None:
+            inputs_path.unlink(missing_ok=True)
+    if isinstance(answer, str):
+        capture.capture_error = answer
+        return capture
+    try:
+        raw = read_probe_answer(*answer, max_bytes=max_bytes)
+    except CaptureError as exc:
+        capture.capture_error = str(exc)
+        return capture
+    finally:
+        for p in answer:
+            p.unlink(missing_ok=True)
+    figures = raw.get("figures")
+    if isinstance(figures, dict) and isinstance(figures.get("figures"), list):
+        capture.figures = [f for f in figures["figures"] if isinstance(f, dict)]
+    for op in ops[:-1]:
+        item = raw.get(op["id"])
+        ci = owners[op["id"]]
+        if not isinstance(item, dict):
+            capture.results[ci].append(OpResult(False, {}, {"ename": "CaptureError",
+                                                           "evalue": "no answer for this probe"}))
+        elif item.get("ok"):
+            capture.results[ci].append(OpResult(True, item))
+        else:
+            err = item.get("error") if isinstance(item.get("error"), dict) else {}
+            capture.results[ci].append(OpResult(False, item, {k: str(v) for k, v in err.items()}))
+    return capture
+
+
+def _write_inputs(ctx: PlanContext) -> Path | None:
+    if not ctx.inputs:
+        return None
+    path = ctx.io_dir / f"inputs_{ctx.question_id.replace('.', '_')}.npz"
+    np.savez(path, **ctx.inputs)
+    return path
+
+
+def read_probe_answer(json_path: Path, npz_path: Path, max_bytes: int) -> dict[str, Any]:
+    """Load the kernel's JSON + NPZ answer as plain data; reject anything that is not."""
+    for p in (json_path, npz_path):
+        if p.is_symlink() or not p.is_file():
+            raise CaptureError(f"the notebook's answer file {p.name} is not a regular file")
+        if p.stat().st_size > max_bytes + 2**20:
+            raise CaptureError(
+                f"the notebook's answer is {p.stat().st_size / 2**20:.0f} MB, over the "
+                f"{max_bytes / 2**20:.0f} MB capture limit"
+            )
+    try:
+        tree = json.loads(json_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CaptureError(f"the notebook's answer is not valid JSON: {exc}") from None
+    try:
+        with np.load(npz_path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except Exception as exc:  # noqa: BLE001  (zip/format errors of many kinds)
+        raise CaptureError(f"the notebook's array answer is unreadable: {exc}") from None
+    for key, arr in arrays.items():
+        if arr.dtype.kind not in "biufc":
+            raise CaptureError(f"the notebook's answer has a non-numeric array ({key}: {arr.dtype})")
+    if not isinstance(tree, dict):
+        raise CaptureError("the notebook's answer is not a mapping")
+    return _resolve(tree, arrays)
+
+
+def _resolve(node: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"__array__"}:
+            arr = arrays.get(node["__array__"])
+            if arr is None:
+                raise CaptureError("the notebook's answer refers to a missing array")
+            return arr
+        return {k: _resolve(v, arrays) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v, arrays) for v in node]
+    return node

@@ -1,0 +1,203 @@
+"""Checks on captured values: equal to a reference value, or obeying a reference rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.checks.base import (
+    CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict, failed, passed, register,
+)
+
+
+def value_of(result: OpResult, name: str) -> tuple[Any, str]:
+    """The captured value of an artifact, or (None, sentence why not)."""
+    if not result.ok:
+        return None, result.failure_sentence(f"reading '{name}'")
+    data = result.data
+    if data.get("kind") == "module":
+        return None, f"'{name}' is a model, not an array"
+    if data.get("kind") == "callable":
+        return None, f"'{name}' is a function, not an array"
+    value = data.get("value")
+    if isinstance(value, dict) and "__unsupported__" in value:
+        return None, f"'{name}' could not be captured: {value['__unsupported__']}"
+    if isinstance(value, dict) and "__type__" in value:
+        return None, f"'{name}' is a {value['__type__']}, not an array"
+    return value, ""
+
+
+def as_array(value: Any) -> np.ndarray | None:
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        return None
+    return arr if arr.dtype.kind in "biufc" else None
+
+
+def shape_text(shape: Any) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
+
+
+class ExpectedRef(Params):
+    fn: str
+    args: list[Any] = []
+    index: int | None = None  # element of a tuple result
+    key: str | None = None  # entry of a dict result
+    label: str = ""  # how the report names this alternative, e.g. "1/(N-1) convention"
+
+
+def expected_value(ref: ExpectedRef, ctx: PlanContext | ScoreContext) -> np.ndarray:
+    value = ctx.reference.call(ref.fn, *ref.args)
+    if ref.index is not None:
+        value = value[ref.index]
+    if ref.key is not None:
+        value = value[ref.key]
+    return np.asarray(value)
+
+
+def compare_arrays(got: np.ndarray, want: np.ndarray, atol: float, rtol: float) -> tuple[bool, str]:
+    """(equal within tolerance?, sentence with the largest difference)."""
+    if got.shape != want.shape:
+        if got.size == want.size and got.squeeze().shape == want.squeeze().shape:
+            got = got.reshape(want.shape)
+        else:
+            return False, f"shape {shape_text(got.shape)}, expected {shape_text(want.shape)}"
+    if got.size == 0:
+        return True, "empty, as expected"
+    if not np.all(np.isfinite(got.astype(np.float64, copy=False))):
+        return False, "contains NaN or infinite values"
+    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    scale = atol + rtol * np.abs(want.astype(np.float64))
+    worst = float(diff.max())
+    if np.all(diff <= scale):
+        return True, f"matches (largest difference {worst:.3g})"
+    bad = int(np.count_nonzero(diff > scale))
+    return False, f"{bad:,} of {diff.size:,} values differ (largest difference {worst:.3g})"
+
+
+@register
+class ValueMatches(CheckType):
+    """An artifact equals a reference value (any of several accepted conventions)."""
+
+    name = "value_matches"
+
+    class Params(Params):
+        artifact: str
+        expected: list[ExpectedRef]
+        atol: float = 1e-6
+        rtol: float = 1e-6
+        dtype_kind: str | None = None  # e.g. "f" (any float) or "i"
+        summary_rows: int | None = None  # compare a row sample + column sums (huge arrays)
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        op: dict[str, Any] = {"op": "value", "name": p.artifact}
+        if p.summary_rows:
+            want = expected_value(p.expected[0], ctx)
+            rng = np.random.default_rng(0)
+            rows = sorted(rng.choice(len(want), size=min(p.summary_rows, len(want)),
+                                     replace=False).tolist())
+            op["rows"] = rows
+            state["rows"] = rows
+        return [op]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        result = results[0]
+        if p.summary_rows and result.ok and result.data.get("kind") == "summary":
+            return self._score_summary(p, ctx, result)
+        value, why = value_of(result, p.artifact)
+        if why:
+            return failed(why)
+        got = as_array(value)
+        if got is None:
+            return failed(f"'{p.artifact}' is {type(value).__name__}, not a numeric array")
+        if p.dtype_kind and got.dtype.kind not in p.dtype_kind:
+            return failed(f"'{p.artifact}' has dtype {got.dtype}, expected a kind '{p.dtype_kind}'")
+        sentences = []
+        for ref in p.expected:
+            ok, sentence = compare_arrays(got, expected_value(ref, ctx), p.atol, p.rtol)
+            label = f" ({ref.label})" if ref.label else ""
+            if ok:
+                return passed(f"'{p.artifact}' {shape_text(got.shape)} {sentence}{label}")
+            sentences.append(sentence + label)
+        return failed(f"'{p.artifact}' does not match the reference: " + "; ".join(sentences))
+
+    def _score_summary(self, p: Params, ctx: ScoreContext, result: OpResult) -> Verdict:
+        data = result.data
+        want = expected_value(p.expected[0], ctx)
+        want2 = want.reshape(len(want), -1)
+        if tuple(data.get("shape", ())) != tuple(want.shape):
+            return failed(f"'{p.artifact}' has shape {shape_text(data.get('shape', ()))}, "
+                          f"expected {shape_text(want.shape)}")
+        rows = np.asarray(data.get("rows"))
+        ok_rows, s_rows = compare_arrays(rows, want2[ctx.plan_state["rows"]], p.atol, p.rtol)
+        colsum = np.asarray(data.get("colsum"))
+        ok_sum, s_sum = compare_arrays(colsum, want2.sum(0), p.atol * len(want2) + 1e-6, p.rtol)
+        if ok_rows and ok_sum:
+            return passed(f"'{p.artifact}' {shape_text(want.shape)} matches the reference "
+                          f"(sampled rows and column sums)")
+        return failed(f"'{p.artifact}' does not match the reference: sampled rows {s_rows}; "
+                      f"column sums {s_sum}")
+
+
+@register
+class Predicate(CheckType):
+    """Artifacts obey a rule written in the reference module (a list of violations, empty = pass)."""
+
+    name = "predicate"
+
+    class Params(Params):
+        artifacts: list[str]
+        fn: str  # reference function(**artifacts[, data]) -> list[str] of violations
+        success: str = "follows the rule"
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"op": "value", "name": a} for a in p.artifacts]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        values = {}
+        for name, result in zip(p.artifacts, results):
+            value, why = value_of(result, name)
+            if why:
+                return failed(why)
+            arr = as_array(value)
+            if arr is None:
+                return failed(f"'{name}' is not a numeric array")
+            values[name] = arr
+        violations = ctx.reference.call(p.fn, cache=False, **values)
+        names = ", ".join(f"'{a}'" for a in p.artifacts)
+        if not violations:
+            return passed(f"{names} {p.success}")
+        return failed(f"{names}: " + "; ".join(violations[:5]))
+
+
+@register
+class ArtifactShape(CheckType):
+    """An artifact exists with the given shape (None = any size) and dtype kind."""
+
+    name = "artifact_shape"
+
+    class Params(Params):
+        artifact: str
+        shape: list[int | None]
+        dtype_kind: str | None = None
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"op": "value", "name": p.artifact, "params": False, "rows": [0]}]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        result = results[0]
+        if not result.ok:
+            return failed(result.failure_sentence(f"reading '{p.artifact}'"))
+        shape = result.data.get("shape")
+        if shape is None:
+            return failed(f"'{p.artifact}' is a {result.data.get('type')}, not an array")
+        want = shape_text([s if s is not None else "N" for s in p.shape])
+        if len(shape) != len(p.shape) or any(w is not None and w != g
+                                             for w, g in zip(p.shape, shape)):
+            return failed(f"'{p.artifact}' has shape {shape_text(shape)}, expected {want}")
+        dtype = str(result.data.get("dtype", ""))
+        if p.dtype_kind and np.dtype(dtype).kind not in p.dtype_kind:
+            return failed(f"'{p.artifact}' has dtype {dtype}")
+        return passed(f"'{p.artifact}' has shape {shape_text(shape)} ({dtype})")

@@ -1,0 +1,281 @@
+"""Checks on torch models: layer structure, behaviour with grader-chosen weights, trained weights.
+
+The student's model never leaves the kernel. What comes back is its layer list, its parameters as
+arrays, and its outputs on inputs the grader sent; the trusted reference recomputes from those.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.checks.arrays import compare_arrays, shape_text
+from grader.checks.base import (
+    CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict, failed, passed, register,
+)
+
+
+class LayerSpec(Params):
+    type: str | list[str]
+    attrs: dict[str, Any] = {}
+    optional: bool = False  # may be missing (e.g. ReLU or Flatten written functionally in forward)
+
+
+def _attr_ok(want: Any, got: Any) -> bool:
+    if isinstance(want, list) and want and isinstance(want[0], list):
+        return any(_attr_ok(w, got) for w in want)  # alternatives of tuple values
+    if isinstance(want, list) and not isinstance(got, list):
+        return got in want  # alternatives of scalars
+    if isinstance(got, list) and not isinstance(want, list):
+        return all(g == want for g in got)  # (5,) == 5, (2, 2) == 2
+    return got == want
+
+
+def _layer_sentence(layer: dict) -> str:
+    attrs = ", ".join(f"{k}={v}" for k, v in layer.get("attrs", {}).items()
+                      if k in ("in_channels", "out_channels", "kernel_size", "padding", "stride",
+                               "in_features", "out_features"))
+    return f"{layer['type']}({attrs})"
+
+
+def match_layers(layers: list[dict], spec: list[LayerSpec]) -> list[str]:
+    """Problems with the student's leaf layers against the spec, in order; [] when they match."""
+    problems = []
+    li = 0
+    for want in spec:
+        types = [want.type] if isinstance(want.type, str) else want.type
+        if li < len(layers) and layers[li]["type"] in types:
+            got = layers[li]
+            for key, value in want.attrs.items():
+                if key not in got["attrs"] or not _attr_ok(value, got["attrs"][key]):
+                    problems.append(f"{_layer_sentence(got)} should have {key}={value}")
+            li += 1
+        elif not want.optional:
+            found = _layer_sentence(layers[li]) if li < len(layers) else "nothing"
+            problems.append(f"expected a {' or '.join(types)} layer, found {found}")
+            if li < len(layers) and not any(l["type"] in types for l in layers[li:]):
+                continue
+            while li < len(layers) and layers[li]["type"] not in types:
+                li += 1
+    if li < len(layers):
+        extra = ", ".join(_layer_sentence(l) for l in layers[li:])
+        problems.append(f"unexpected extra layers: {extra}")
+    return problems
+
+
+def module_of(result: OpResult, name: str) -> tuple[dict | None, str]:
+    if not result.ok:
+        return None, result.failure_sentence(f"reading '{name}'")
+    if result.data.get("kind") != "module":
+        return None, f"'{name}' is a {result.data.get('type')}, not a torch model (nn.Module)"
+    return result.data["module"], ""
+
+
+class ModelSource(Params):
+    artifact: str | None = None  # a model in the namespace ...
+    cls: str | None = None  # ... or a class the grader instantiates
+    construct_args: list[Any] = []
+    seed: int | None = 0
+
+    def describe(self) -> str:
+        if self.cls:
+            return f"{self.cls}({', '.join(map(repr, self.construct_args))})"
+        return f"'{self.artifact}'"
+
+
+def construct_op(src: ModelSource) -> dict[str, Any]:
+    return {"construct": src.cls,
+            "args": [_tuple_literal(a) for a in src.construct_args], "seed": src.seed}
+
+
+def _tuple_literal(a: Any) -> Any:
+    return {"tuple": [{"literal": x} for x in a]} if isinstance(a, list) else {"literal": a}
+
+
+@register
+class ModuleLayers(CheckType):
+    """The model's leaf layers, in order, have the specified types and hyper-parameters."""
+
+    name = "module_layers"
+
+    class Params(ModelSource):
+        layers: list[LayerSpec]
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        if p.cls:
+            return [{"op": "call", "name": p.cls, "construct":
+                     [_tuple_literal(a) for a in p.construct_args], "then": [], "describe": True}]
+        return [{"op": "value", "name": p.artifact, "params": False}]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        result = results[0]
+        if p.cls:
+            if not result.ok:
+                return failed(result.failure_sentence(p.describe()))
+            summary = result.data.get("module")
+            if summary is None:
+                return failed(f"{p.describe()} did not build a torch model")
+        else:
+            summary, why = module_of(result, p.artifact or "")
+            if why:
+                return failed(why)
+        problems = match_layers(summary["layers"], p.layers)
+        if problems:
+            return failed(f"{p.describe()}: " + "; ".join(problems[:4]))
+        arch = " → ".join(_layer_sentence(l) for l in summary["layers"])
+        return passed(f"{p.describe()} has the specified layers: {arch}")
+
+
+@register
+class ModuleBehaviour(CheckType):
+    """With grader-chosen weights loaded, the model computes what the reference architecture does."""
+
+    name = "module_behaviour"
+
+    class Params(ModelSource):
+        inputs: str  # reference function returning the input batch (array)
+        inputs_args: list[Any] = []
+        reference_forward: str  # reference function(params, inputs) -> outputs
+        weights_seed: int = 1234
+        weight_scale: float = 0.3
+        atol: float = 1e-4
+        rtol: float = 1e-4
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
+        key = ctx.add_input(x, "behaviour")
+        state["inputs"] = x
+        op: dict[str, Any] = {"op": "forward", "input": key, "random_params_seed": p.weights_seed,
+                              "random_scale": p.weight_scale}
+        op.update(construct_op(p) if p.cls else {"name": p.artifact})
+        return [op]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        result = results[0]
+        if not result.ok:
+            return failed(result.failure_sentence(f"running {p.describe()} on the grader's inputs"))
+        params = [np.asarray(a) for a in result.data["params"]]
+        got = np.asarray(result.data["output"])
+        try:
+            want = np.asarray(ctx.reference.call(p.reference_forward, params,
+                                                 ctx.plan_state["inputs"], cache=False))
+        except Exception as exc:  # noqa: BLE001  (the student's shapes don't fit the reference)
+            shapes = ", ".join(shape_text(a.shape) for a in params)
+            return failed(f"{p.describe()}'s parameters [{shapes}] do not fit the specified "
+                          f"architecture ({type(exc.__cause__ or exc).__name__})")
+        ok, sentence = compare_arrays(got, want, p.atol, p.rtol)
+        n = len(ctx.plan_state["inputs"])
+        if ok:
+            return passed(f"with grader-chosen weights, {p.describe()} computes the reference "
+                          f"architecture's outputs on {n} inputs ({sentence})")
+        return failed(f"with grader-chosen weights, {p.describe()}'s outputs on {n} inputs differ "
+                      f"from the reference architecture's: {sentence}")
+
+
+@register
+class ModuleOutputs(CheckType):
+    """The model as the student built it (e.g. seeded, untrained) gives the reference outputs."""
+
+    name = "module_outputs"
+
+    class Params(ModelSource):
+        inputs: str
+        inputs_args: list[Any] = []
+        expected: str  # reference function(param_shapes) -> expected outputs
+        transform: str = "none"  # "sigmoid" or "softmax": applied to both before comparing
+        atol: float = 5e-4
+        rtol: float = 0.0
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
+        op: dict[str, Any] = {"op": "forward", "input": ctx.add_input(x, "outputs")}
+        op.update(construct_op(p) if p.cls else {"name": p.artifact})
+        return [op, {"op": "value", "name": p.artifact, "params": False}]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        forward, desc = results
+        if not forward.ok:
+            return failed(forward.failure_sentence(f"running {p.describe()}"))
+        summary, why = module_of(desc, p.artifact or "")
+        if why:
+            return failed(why)
+        try:
+            want = np.asarray(ctx.reference.call(p.expected, summary["param_shapes"], cache=False))
+        except Exception as exc:  # noqa: BLE001
+            return failed(f"{p.describe()} does not have the specified shape of parameters "
+                          f"({exc.__cause__ or exc})")
+        got = _transform(np.asarray(forward.data["output"], dtype=np.float64), p.transform)
+        want = _transform(want.astype(np.float64), p.transform)
+        ok, sentence = compare_arrays(got, want, p.atol, p.rtol)
+        shown = ", ".join(f"{v:.3f}" for v in got.ravel()[:5])
+        if ok:
+            return passed(f"{p.describe()} outputs {shown} as the reference does ({sentence})")
+        ref_shown = ", ".join(f"{v:.3f}" for v in want.ravel()[:5])
+        return failed(f"{p.describe()} outputs {shown}; the reference gives {ref_shown} "
+                      f"(was the model seeded as the handout says?)")
+
+
+def _transform(a: np.ndarray, how: str) -> np.ndarray:
+    if how == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-a))
+    if how == "softmax":
+        e = np.exp(a - a.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return a
+
+
+@register
+class TrainedModule(CheckType):
+    """Some model in the namespace, whatever its name, has the reference's trained weights / loss."""
+
+    name = "trained_module"
+
+    class Params(Params):
+        reference: str  # reference function(*args) -> {"params": [...], "final_loss": float}
+        args: list[Any] = []
+        loss: str | None = None  # reference function(params) -> loss of those weights
+        weight_atol: float = 1e-3
+        loss_rtol: float = 0.05
+        when_absent: str = "fail"  # "pass": no model of this shape at all is acceptable
+        absent_message: str = ""
+        label: str = "trained model"
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"op": "modules"}]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        result = results[0]
+        if not result.ok:
+            return failed(result.failure_sentence("listing the notebook's models"))
+        ref = ctx.reference.call(p.reference, *p.args)
+        ref_params = [np.asarray(a) for a in ref["params"]]
+        shapes = [list(a.shape) for a in ref_params]
+        candidates = [m for m in result.data["modules"]
+                      if m.get("param_shapes") == shapes and m.get("params") is not None]
+        if not candidates:
+            if p.when_absent == "pass":
+                return passed(p.absent_message or f"no {p.label} in the notebook (allowed)")
+            return failed(f"no {p.label} found: no model in the notebook has parameters of "
+                          f"shapes {', '.join(shape_text(s) for s in shapes)}")
+        scored = []
+        for m in candidates:
+            params = [np.asarray(a, dtype=np.float64) for a in m["params"]]
+            worst = max(float(np.abs(a - b).max()) for a, b in zip(params, ref_params))
+            loss = (float(ctx.reference.call(p.loss, params, cache=False)) if p.loss else None)
+            scored.append((worst, loss, m["name"]))
+        worst, loss, name = min(scored)
+        weights_ok = worst <= p.weight_atol
+        ref_loss = ref.get("final_loss")
+        loss_ok = loss is not None and ref_loss is not None and \
+            abs(loss - ref_loss) <= p.loss_rtol * abs(ref_loss) + 1e-4
+        loss_text = f"loss {loss:.4f} (reference {ref_loss:.4f})" if loss is not None else ""
+        if weights_ok and (loss_ok or p.loss is None):
+            return passed(f"'{name}' is the {p.label}: weights match the reference "
+                          f"(largest difference {worst:.2g}); {loss_text}")
+        if loss_ok:
+            return Verdict(0.5, f"'{name}' reaches the reference's {loss_text} but its weights "
+                                f"differ (largest difference {worst:.2g}): half credit")
+        tried = ", ".join(f"'{s[2]}'" for s in scored)
+        return failed(f"no {p.label} matches the reference: the closest, '{name}', has {loss_text}"
+                      f" and weights differing by up to {worst:.2g} (models tried: {tried})")

@@ -1,0 +1,260 @@
+"""Grade one notebook: load -> execute in the sandbox -> capture per question -> check -> score.
+
+`grade_notebook(path, config)` always returns a `GradeResult`: a notebook that cannot be read, a kernel
+that will not start or dies, a cell that hangs, each costs what it must (everything, or the questions
+concerned) and is said in the result, never raised.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.capture import QuestionCapture, capture_question
+from grader.checks.base import PlanContext, ScoreContext
+from grader.data import DataBundle, provision
+from grader.expected import Reference
+from grader.notebook import LoadedNotebook, NotebookError, Section, load_notebook, locate_sections
+from grader.results import Figure, GradeResult, QuestionResult, SectionRecord
+from grader.rubric import Rubric
+from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
+from grader.score import score_question
+
+GRADER_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class GradeConfig:
+    rubric: Rubric
+    data: DataBundle
+    cache_dir: Path | None = None
+    cell_timeout: float | None = None  # overrides the rubric's
+    notebook_timeout: float | None = None
+    confine: bool = True
+    limits: object | None = None  # grader.sandbox.confine.Limits; None = from the rubric
+    keep_workdir: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def student_name(path: Path) -> str:
+    return path.stem
+
+
+def grade_notebook(path: Path, config: GradeConfig, student: str | None = None) -> GradeResult:
+    """Grade one notebook file; never raises for anything the notebook does."""
+    start = time.perf_counter()
+    student = student or student_name(path)
+    try:
+        loaded = load_notebook(path)
+    except NotebookError as exc:
+        return _fatal_result(config, path, student, "", str(exc), start)
+    workdir = Path(tempfile.mkdtemp(prefix=f"grade-{student[:20]}-"))
+    try:
+        return _grade_loaded(loaded, config, student, workdir, start)
+    finally:
+        if not config.keep_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _grade_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, workdir: Path,
+                  start: float) -> GradeResult:
+    rubric = config.rubric
+    sections = locate_sections(loaded.nb, rubric.questions)
+    provision(config.data, workdir, rubric.data.layouts)
+    reference = Reference(rubric.reference, config.data, config.cache_dir)
+    session = KernelSession(_session_config(config, workdir))
+    records = {s.question_id: _new_record(s, loaded) for s in sections}
+    captures: dict[str, QuestionCapture] = {}
+    notes: list[str] = []
+    cell_of_execution: dict[int, int] = {}
+    try:
+        session.start()
+    except KernelStartError as exc:
+        return _fatal_result(config, loaded.path, student, loaded.sha256, str(exc), start)
+    try:
+        _execute(loaded, config, sections, session, records, captures, notes, cell_of_execution,
+                 reference)
+    finally:
+        session.close()
+    sources = [c.source if c.cell_type == "code" else "" for c in loaded.nb.cells]
+    questions = []
+    for q in rubric.questions:
+        ctx = ScoreContext(q.id, reference, config.data, records[q.id], sources, {}, {},
+                           cell_of_execution)
+        questions.append(score_question(q, captures.get(q.id, QuestionCapture(
+            capture_error=records[q.id].not_run_reason or "not captured")), ctx))
+    return _result(config, loaded.path, student, loaded.sha256, questions, notes, start)
+
+
+def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
+    ex, lim = config.rubric.execution, config.rubric.limits
+    limits = config.limits
+    if limits is None and config.confine:
+        from grader.sandbox.confine import Limits
+
+        limits = Limits(
+            cpu_seconds=lim.cpu_seconds, memory_bytes=int(lim.memory_gb * 2**30),
+            max_processes=lim.max_processes, max_open_files=lim.max_open_files,
+            max_file_bytes=lim.max_file_mb * 2**20, threads=lim.threads,
+        )
+    return SessionConfig(
+        workdir=workdir,
+        cell_timeout=config.cell_timeout or ex.cell_timeout,
+        startup_timeout=ex.startup_timeout,
+        probe_timeout=ex.probe_timeout,
+        max_output_bytes=int(lim.max_output_mb * 2**20),
+        confine=config.confine,
+        limits=limits,
+        forbidden_calls=list(config.rubric.forbidden_calls),
+    )
+
+
+def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:
+    cells = loaded.nb.cells
+    span = range(section.start, section.end) if section.found else range(0)
+    return SectionRecord(
+        question_id=section.question_id,
+        cell_indices=[i for i in span if cells[i].cell_type == "code"],
+        markdown=[cells[i].source for i in span
+                  if cells[i].cell_type == "markdown" and i != section.heading_cell],
+        note=section.note,
+    )
+
+
+def _execute(loaded: LoadedNotebook, config: GradeConfig, sections: list[Section],
+             session: KernelSession, records: dict[str, SectionRecord],
+             captures: dict[str, QuestionCapture], notes: list[str],
+             cell_of_execution: dict[int, int], reference: Reference) -> None:
+    """Run every code cell in order, capturing each question when its section ends."""
+    cells = loaded.nb.cells
+    timeout = config.notebook_timeout or config.rubric.execution.notebook_timeout
+    deadline = time.monotonic() + timeout
+    owner = {i: s.question_id for s in sections if s.found for i in range(s.start, s.end)}
+    executed = 0
+    stopped = ""
+    for position in range(len(cells) + 1):
+        for s in sections:
+            if s.end == position:
+                _capture(s, config, session, records, captures, reference, stopped)
+        if position == len(cells):
+            break
+        cell = cells[position]
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if stopped:
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            stopped = f"the notebook's time limit ({timeout:g} s) was reached before cell {position}"
+            continue
+        executed += 1
+        cell_of_execution[executed] = position
+        run = session.run_cell(cell.source, position,
+                               timeout=min(session.config.cell_timeout, remaining))
+        _record_cell(run, owner.get(position), records, notes)
+        if run.kernel_dead:
+            stopped = session.dead_reason or "the kernel died"
+    for s in sections:
+        record = records[s.question_id]
+        if stopped and not record.executed:
+            record.not_run_reason = stopped
+
+
+def _capture(section: Section, config: GradeConfig, session: KernelSession,
+             records: dict[str, SectionRecord], captures: dict[str, QuestionCapture],
+             reference: Reference, stopped: str) -> None:
+    record = records[section.question_id]
+    if stopped:
+        record.executed = False
+        record.not_run_reason = stopped
+    else:
+        record.executed = True
+    question = config.rubric.question(section.question_id)
+    ctx = PlanContext(section.question_id, reference, config.data, session.io_dir)
+    max_bytes = int(config.rubric.limits.max_capture_mb * 2**20)
+    start = time.perf_counter()
+    capture = capture_question(question, ctx, session if not stopped else None, max_bytes)
+    record.figure_summaries = capture.figures
+    record.seconds += time.perf_counter() - start
+    captures[section.question_id] = capture
+
+
+def _record_cell(run: CellRun, qid: str | None, records: dict[str, SectionRecord],
+                 notes: list[str]) -> None:
+    if qid is None:
+        if run.error is not None:
+            notes.append(f"cell {run.index} (before the first question) raised "
+                         f"{run.error.ename}: {run.error.evalue.strip()[:300]}")
+        return
+    record = records[qid]
+    record.seconds += run.seconds
+    if run.error is not None:
+        record.errors.append(run.error)
+    for out in run.outputs:
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stdout":
+            record.stdout += out.get("text", "")
+        elif kind in ("display_data", "execute_result"):
+            png = out.get("data", {}).get("image/png")
+            if isinstance(png, str) and len(record.figures) < 20:
+                record.figures.append(Figure(run.index, png.replace("\n", "")))
+
+
+def environment(config: GradeConfig) -> dict:
+    versions = {}
+    for dist in ("torch", "torchvision", "numpy", "scipy", "scikit-learn", "nbclient",
+                 "ipykernel", "jupyter_client", "matplotlib"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {
+        "grader_version": GRADER_VERSION,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "rubric": config.rubric.source_path,
+        "rubric_sha256": config.rubric.sha256,
+        "data_fingerprint": config.data.fingerprint,
+        "data_seed": 0,
+        "sandbox": "bubblewrap (no network, read-only system, private workdir)"
+        if config.confine else "none (--unsafe-no-sandbox)",
+    }
+
+
+def _result(config: GradeConfig, path: Path, student: str, sha: str,
+            questions: list[QuestionResult], notes: list[str], start: float,
+            fatal: str = "") -> GradeResult:
+    return GradeResult(
+        assignment=config.rubric.assignment,
+        student=student,
+        notebook=str(path),
+        notebook_sha256=sha,
+        score=sum(q.points for q in questions),
+        max_score=config.rubric.max_score,
+        pending_manual=sum(q.manual_points for q in questions if q.status == "manual"),
+        questions=questions,
+        environment=environment(config),
+        data=config.data.summary(),
+        seconds=time.perf_counter() - start,
+        fatal=fatal,
+        notes=notes,
+    )
+
+
+def _fatal_result(config: GradeConfig, path: Path, student: str, sha: str, message: str,
+                  start: float) -> GradeResult:
+    questions = [
+        QuestionResult(
+            id=q.id, title=q.title, status="error", points=0.0, max_points=q.points,
+            checks=[], manual_points=q.manual.points if q.manual else 0.0,
+            section=SectionRecord(q.id, [], executed=False, not_run_reason=message),
+        )
+        for q in config.rubric.questions
+    ]
+    return _result(config, path, student, sha, questions, [], start, fatal=message)

@@ -1,0 +1,52 @@
+"""Report stage: `GradeResult` -> files: `<student>.json` (the result contract) and `<student>.html`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from grader.results import GradeResult
+
+_env = Environment(
+    loader=PackageLoader("grader.report", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+STATUS_LABELS = {
+    "pass": "passed",
+    "partial": "partial credit",
+    "fail": "failed",
+    "error": "error",
+    "manual": "awaiting review",
+}
+
+
+def render_html(result: GradeResult) -> str:
+    template = _env.get_template("student.html.j2")
+    return template.render(r=result, labels=STATUS_LABELS)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def safe_name(student: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in student).strip("._")
+    return keep or "student"
+
+
+def write_reports(result: GradeResult, out_dir: Path) -> tuple[Path, Path]:
+    """Write the JSON and HTML reports atomically; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = safe_name(result.student)
+    json_path, html_path = out_dir / f"{stem}.json", out_dir / f"{stem}.html"
+    _atomic_write(json_path, json.dumps(result.to_json_dict(), indent=2))
+    _atomic_write(html_path, render_html(result))
+    return json_path, html_path

@@ -1,0 +1,130 @@
+"""The typed records that pass between the stages, and the JSON result contract.
+
+execute -> capture produces `ExecutionRecord` (what each cell did) and `Capture` (plain data per question);
+checks produce `CheckOutcome`; score.py folds them into `QuestionResult` and `GradeResult`, which
+report/ and store.py render and persist. Everything here is plain data: no student objects, no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "partial", "fail", "error", "manual"]
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An exception a student cell raised (or a timeout / dead kernel attributed to that cell)."""
+
+    cell_index: int
+    ename: str
+    evalue: str
+    traceback: str  # ANSI-stripped text
+    source: str  # the cell's source, for the report
+
+
+@dataclass
+class Figure:
+    """A figure a section displayed, as a PNG (base64) for the report."""
+
+    cell_index: int
+    png_base64: str
+
+
+@dataclass
+class SectionRecord:
+    """What executing one question's section did."""
+
+    question_id: str
+    cell_indices: list[int]
+    errors: list[CellError] = field(default_factory=list)
+    stdout: str = ""
+    figures: list[Figure] = field(default_factory=list)
+    markdown: list[str] = field(default_factory=list)  # student's written answers (markdown cells)
+    figure_summaries: list[dict] = field(default_factory=list)  # what the kernel saw of each figure
+    note: str = ""  # e.g. the heading was not found
+    seconds: float = 0.0
+    executed: bool = False  # False when the kernel died or the notebook timed out before it
+    not_run_reason: str = ""
+
+
+@dataclass
+class CheckOutcome:
+    """One check's verdict with the human sentence it printed."""
+
+    name: str
+    passed: bool
+    message: str
+    points: float  # points earned
+    max_points: float
+    informational: bool = False  # 0-point notes ("softmax modifies its argument in place")
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    title: str
+    status: Status
+    points: float
+    max_points: float
+    checks: list[CheckOutcome]
+    manual_points: float = 0.0  # points a human awards; not included in `points` until entered
+    model_answer: str = ""
+    section: SectionRecord | None = None
+
+
+@dataclass
+class GradeResult:
+    assignment: str
+    student: str
+    notebook: str
+    notebook_sha256: str
+    score: float
+    max_score: float
+    pending_manual: float
+    questions: list[QuestionResult]
+    environment: dict[str, Any]
+    data: dict[str, Any]  # which data profile, sizes, thresholds used
+    seconds: float
+    fatal: str = ""  # set when the notebook could not be graded at all (unreadable, no kernel)
+    notes: list[str] = field(default_factory=list)  # e.g. errors before the first question
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The documented result contract (README, "Result JSON")."""
+        return {
+            "assignment": self.assignment,
+            "student": self.student,
+            "notebook": self.notebook,
+            "notebook_sha256": self.notebook_sha256,
+            "score": round(self.score, 4),
+            "max_score": self.max_score,
+            "pending_manual": self.pending_manual,
+            "fatal": self.fatal,
+            "notes": self.notes,
+            "seconds": round(self.seconds, 3),
+            "questions": [
+                {
+                    "id": q.id,
+                    "title": q.title,
+                    "status": q.status,
+                    "points": round(q.points, 4),
+                    "max_points": q.max_points,
+                    "manual_points": q.manual_points,
+                    "checks": [
+                        {
+                            "name": c.name,
+                            "passed": c.passed,
+                            "message": c.message,
+                            "points": round(c.points, 4),
+                            "max_points": c.max_points,
+                        }
+                        for c in q.checks
+                    ],
+                    "errors": [asdict(e) for e in (q.section.errors if q.section else [])],
+                }
+                for q in self.questions
+            ],
+            "data": self.data,
+            "environment": self.environment,
+        }

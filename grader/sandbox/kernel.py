@@ -1,0 +1,243 @@
+"""Sandbox stage: run a notebook's cells one at a time in a separate (confined) kernel process.
+
+Takes cells and probe requests; returns plain records: each cell's outputs, error, duration, and for a
+probe the path of the JSON/NPZ files the kernel wrote. A cell that raises or times out is recorded and
+execution goes on; a dead or hung kernel ends the session and is reported, never raised past here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from grader.results import CellError
+from grader.sandbox.kernel_side import SETUP_SOURCE, probe_source
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+class KernelStartError(RuntimeError):
+    """The kernel could not be started (bad environment, sandbox failure, start-up timeout)."""
+
+
+@dataclass
+class CellRun:
+    index: int
+    outputs: list
+    error: CellError | None
+    seconds: float
+    kernel_dead: bool = False
+
+
+@dataclass
+class SessionConfig:
+    workdir: Path  # the kernel's cwd: holds only the provisioned data
+    cell_timeout: float
+    startup_timeout: float
+    probe_timeout: float
+    max_output_bytes: int
+    confine: bool = True
+    limits: object | None = None  # grader.sandbox.confine.Limits
+    forbidden_calls: list[str] = field(default_factory=list)
+
+
+def _make_kernel_manager(config: SessionConfig, runtime_dir: Path) -> AsyncKernelManager:
+    if not config.confine:
+        return AsyncKernelManager(kernel_name="python3")
+    from grader.sandbox.confine import SandboxSpec, confined_kernel_manager
+
+    spec = SandboxSpec(workdir=config.workdir, runtime_dir=runtime_dir, limits=config.limits)
+    return confined_kernel_manager(spec)
+
+
+class KernelSession:
+    """One kernel for one notebook. Use as a context manager; never raises for student behaviour."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="grader-rt-"))
+        self.io_dir = config.workdir / ".grader-io"
+        self.nb = nbformat.v4.new_notebook()
+        self.client: NotebookClient | None = None
+        self.dead_reason = ""
+        self.output_bytes = 0
+        self._probe_seq = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> KernelSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        km = _make_kernel_manager(self.config, self.runtime_dir)
+        self.io_dir.mkdir(exist_ok=True)
+        self.client = NotebookClient(
+            self.nb,
+            km=km,
+            timeout=int(self.config.cell_timeout),
+            startup_timeout=int(self.config.startup_timeout),
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={
+                "ename": "CellTimeoutError",
+                "evalue": f"the cell ran longer than {self.config.cell_timeout:g} s and was stopped",
+                "traceback": [],
+            },
+            record_timing=False,
+            resources={"metadata": {"path": str(self.config.workdir)}},
+        )
+        try:
+            self.client.start_new_kernel(cwd=str(self.config.workdir))
+            self.client.start_new_kernel_client()
+        except Exception as exc:  # noqa: BLE001  (any start-up failure is one clear message)
+            self.dead_reason = f"the kernel did not start: {type(exc).__name__}: {exc}"
+            self.close()
+            raise KernelStartError(self.dead_reason) from None
+        setup = (
+            "(lambda g: (exec(compile(" + repr(SETUP_SOURCE) + ", '<grader-setup>', 'exec'), g), "
+            f"g['__grader_setup__']({self.config.forbidden_calls!r})))"
+            "({'get_ipython': get_ipython})"
+        )
+        reply = self._run_silent(setup, self.config.startup_timeout)
+        if reply is None or reply.get("status") != "ok":
+            self.dead_reason = f"the grader's kernel set-up failed: {reply}"
+            raise KernelStartError(self.dead_reason)
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None and client.km is not None:
+            try:
+                client._cleanup_kernel()
+            except Exception:  # noqa: BLE001, S110  (already dead or never started)
+                pass
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    @property
+    def alive(self) -> bool:
+        return self.client is not None and not self.dead_reason
+
+    # -- cells ---------------------------------------------------------------------------------
+    def run_cell(self, source: str, index: int, timeout: float | None = None) -> CellRun:
+        """Execute one student cell; errors, timeouts and a dying kernel become data."""
+        assert self.client is not None
+        cell = nbformat.v4.new_code_cell(source)
+        self.nb.cells = [cell]
+        self.client.timeout = int(timeout or self.config.cell_timeout)
+        start = time.perf_counter()
+        try:
+            self.client.execute_cell(cell, 0)
+        except DeadKernelError:
+            self.dead_reason = f"the kernel died while running cell {index}"
+            return CellRun(index, cell.get("outputs", []), CellError(
+                index, "DeadKernelError",
+                "the kernel process died (crash, os._exit, out of memory or a resource limit)",
+                "", source), time.perf_counter() - start, kernel_dead=True)
+        except CellTimeoutError as exc:
+            self.dead_reason = f"cell {index} timed out and the kernel did not recover"
+            return CellRun(index, cell.get("outputs", []), CellError(
+                index, "CellTimeoutError", str(exc).splitlines()[0], "", source),
+                time.perf_counter() - start, kernel_dead=True)
+        seconds = time.perf_counter() - start
+        outputs = self._cap_outputs(cell.get("outputs", []))
+        error = _error_from_outputs(outputs, index, source)
+        if error is not None and error.ename == "CellTimeoutError" and not self._responsive():
+            self.dead_reason = f"cell {index} timed out and the kernel did not respond afterwards"
+            return CellRun(index, outputs, error, seconds, kernel_dead=True)
+        return CellRun(index, outputs, error, seconds)
+
+    def _cap_outputs(self, outputs: list) -> list:
+        """Keep at most max_output_bytes of output per notebook: the rest is summarised."""
+        kept = []
+        for out in outputs:
+            size = len(json.dumps(out, default=str))
+            if self.output_bytes + size > self.config.max_output_bytes:
+                kept.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[grader: output truncated, over {self.config.max_output_bytes} bytes]\n",
+                ))
+                self.output_bytes = self.config.max_output_bytes
+                break
+            self.output_bytes += size
+            kept.append(out)
+        return kept
+
+    def _responsive(self) -> bool:
+        reply = self._run_silent("pass", 15)
+        return reply is not None
+
+    # -- probes --------------------------------------------------------------------------------
+    def probe(self, request: dict, inputs_npz: Path | None) -> tuple[Path, Path] | str:
+        """Run the probe library on a request; return (json, npz) paths or an error sentence."""
+        if not self.alive:
+            return self.dead_reason or "the kernel is not running"
+        self._probe_seq += 1
+        stem = self.io_dir / f"probe{self._probe_seq}"
+        req_path, out_json, out_npz = (stem.with_suffix(s) for s in (".req.json", ".json", ".npz"))
+        for p in (out_json, out_npz):
+            p.unlink(missing_ok=True)
+        body = dict(request, inputs=str(inputs_npz) if inputs_npz else None)
+        req_path.write_text(json.dumps(body))
+        code = (
+            "(lambda g: (exec(compile(" + repr(probe_source()) + ", '<grader-probe>', 'exec'), g),"
+            f" g['_grader_main']({str(req_path)!r}, {str(out_json)!r}, {str(out_npz)!r})))"
+            "({'get_ipython': get_ipython})"
+        )
+        reply = self._run_silent(code, self.config.probe_timeout)
+        if reply is None:
+            if not self._responsive():
+                self.dead_reason = "the kernel stopped responding while the grader inspected it"
+            return f"inspecting the notebook's state timed out after {self.config.probe_timeout:g} s"
+        if reply.get("status") != "ok":
+            return f"inspecting the notebook's state failed: {reply.get('ename')}: " \
+                   f"{reply.get('evalue')}"
+        if not out_json.exists() or not out_npz.exists():
+            return "inspecting the notebook's state produced no result"
+        return out_json, out_npz
+
+    def _run_silent(self, code: str, timeout: float) -> dict | None:
+        """Execute grader code without history or output; the reply content, or None on timeout."""
+        client = self.client
+        if client is None or client.kc is None:
+            return None
+        msg_id = client.kc.execute(code, silent=True, store_history=False, allow_stdin=False,
+                                   stop_on_error=False)
+        saved = client.timeout
+        client.timeout = max(1, int(timeout))
+        try:
+            reply = client.wait_for_reply(msg_id)
+        except DeadKernelError:
+            self.dead_reason = "the kernel died while the grader inspected it"
+            return None
+        finally:
+            client.timeout = saved
+        return reply["content"] if reply else None
+
+
+def _error_from_outputs(outputs: list, index: int, source: str) -> CellError | None:
+    for out in outputs:
+        if out.get("output_type") == "error":
+            return CellError(
+                cell_index=index,
+                ename=out.get("ename", "Error"),
+                evalue=strip_ansi(str(out.get("evalue", "")))[:2000],
+                traceback=strip_ansi("\n".join(out.get("traceback", [])))[-8000:],
+                source=source,
+            )
+    return None
