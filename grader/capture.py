@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.base import OpResult, PlanContext
 from grader.checks import registry
+from grader.checks.base import OpResult, PlanContext
 from grader.rubric import QuestionSpec
 from grader.sandbox.kernel import KernelSession
 
@@ -29,6 +29,7 @@ class QuestionCapture:
     states: dict[int, dict[str, Any]] = field(default_factory=dict)
     plan_errors: dict[int, str] = field(default_factory=dict)
     planned: dict[int, int] = field(default_factory=dict)  # number of probe ops per check
+    ops: list[dict[str, Any]] = field(default_factory=list)  # what was asked (input keys, no data)
     capture_error: str = ""
 
 
@@ -59,6 +60,7 @@ def capture_question(question: QuestionSpec, ctx: PlanContext, session: KernelSe
             owners[op_id] = ci
             ops.append(dict(op, id=op_id))
     ops.append({"op": "figures", "id": "figures"})
+    capture.ops = ops
     if session is None or not session.alive:
         reason = (session.dead_reason if session else "") or "the kernel is not running"
         capture.capture_error = reason

@@ -132,7 +132,7 @@ def run(notebooks: tuple[Path, ...], rubric_path: Path | None, data_dir: Path | 
         sys.exit(1)
 
 
-def print_result(result) -> None:  # noqa: ANN001  (GradeResult; imported lazily)
+def print_result(result) -> None:
     from rich.console import Console
     from rich.table import Table
 

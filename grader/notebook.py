@@ -7,6 +7,7 @@ artifacts are captured when execution reaches that boundary.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -131,3 +132,26 @@ def locate_sections(nb: nbformat.NotebookNode, questions: list[QuestionSpec]) ->
             note=f"heading '{q.heading}' not found in the notebook: graded on the state {where}",
         ))
     return sections
+
+
+def assigned_names(sources: list[str]) -> list[str]:
+    """Top-level names the cells bind (assignments, for-loops, with-as), most recent first."""
+    names: list[str] = []
+    for source in sources:
+        text = "\n".join("" if re.match(r"\s*[%!]", line) else line
+                          for line in source.splitlines())
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            for sub in ast.walk(node):
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    break
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    names.append(sub.id)
+    seen: list[str] = []
+    for n in reversed(names):
+        if n not in seen:
+            seen.append(n)
+    return seen

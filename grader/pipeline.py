@@ -19,7 +19,9 @@ from grader.capture import QuestionCapture, capture_question
 from grader.checks.base import PlanContext, ScoreContext
 from grader.data import DataBundle, provision
 from grader.expected import Reference
-from grader.notebook import LoadedNotebook, NotebookError, Section, load_notebook, locate_sections
+from grader.notebook import (
+    LoadedNotebook, NotebookError, Section, assigned_names, load_notebook, locate_sections,
+)
 from grader.results import Figure, GradeResult, QuestionResult, SectionRecord
 from grader.rubric import Rubric
 from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
@@ -45,24 +47,51 @@ def student_name(path: Path) -> str:
     return path.stem
 
 
+@dataclass
+class Execution:
+    """Everything scoring needs from one run of a notebook: plain data only, cacheable.
+
+    Re-scoring with a rubric whose checks plan the same probes (only points or thresholds changed)
+    needs no new execution: `score_execution(execution, config)`.
+    """
+
+    student: str
+    notebook: str
+    notebook_sha256: str
+    records: dict[str, SectionRecord]
+    captures: dict[str, QuestionCapture]
+    sources: list[str]
+    cell_of_execution: dict[int, int]
+    notes: list[str]
+    seconds: float
+    fatal: str = ""
+    plans: dict[str, list] = field(default_factory=dict)  # question id -> probe ops (signature)
+
+
 def grade_notebook(path: Path, config: GradeConfig, student: str | None = None) -> GradeResult:
     """Grade one notebook file; never raises for anything the notebook does."""
+    return score_execution(execute_notebook(path, config, student), config)
+
+
+def execute_notebook(path: Path, config: GradeConfig, student: str | None = None) -> Execution:
+    """Run the notebook in the sandbox and capture every question's artifacts."""
     start = time.perf_counter()
     student = student or student_name(path)
     try:
         loaded = load_notebook(path)
     except NotebookError as exc:
-        return _fatal_result(config, path, student, "", str(exc), start)
+        return Execution(student, str(path), "", {}, {}, [], {}, [],
+                         time.perf_counter() - start, fatal=str(exc))
     workdir = Path(tempfile.mkdtemp(prefix=f"grade-{student[:20]}-"))
     try:
-        return _grade_loaded(loaded, config, student, workdir, start)
+        return _execute_loaded(loaded, config, student, workdir, start)
     finally:
         if not config.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _grade_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, workdir: Path,
-                  start: float) -> GradeResult:
+def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, workdir: Path,
+                    start: float) -> Execution:
     rubric = config.rubric
     sections = locate_sections(loaded.nb, rubric.questions)
     provision(config.data, workdir, rubric.data.layouts)
@@ -72,23 +101,43 @@ def _grade_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, wor
     captures: dict[str, QuestionCapture] = {}
     notes: list[str] = []
     cell_of_execution: dict[int, int] = {}
+    sources = [c.source if c.cell_type == "code" else "" for c in loaded.nb.cells]
+    execution = Execution(student, str(loaded.path), loaded.sha256, records, captures, sources,
+                          cell_of_execution, notes, 0.0)
     try:
         session.start()
     except KernelStartError as exc:
-        return _fatal_result(config, loaded.path, student, loaded.sha256, str(exc), start)
+        execution.fatal = str(exc)
+        execution.seconds = time.perf_counter() - start
+        return execution
     try:
         _execute(loaded, config, sections, session, records, captures, notes, cell_of_execution,
                  reference)
     finally:
         session.close()
-    sources = [c.source if c.cell_type == "code" else "" for c in loaded.nb.cells]
+    execution.plans = {qid: c.ops for qid, c in captures.items()}
+    execution.seconds = time.perf_counter() - start
+    return execution
+
+
+def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
+    """Score every question of the rubric from an execution's captured plain data."""
+    start = time.perf_counter() - execution.seconds
+    path = Path(execution.notebook)
+    if execution.fatal:
+        return _fatal_result(config, path, execution.student, execution.notebook_sha256,
+                             execution.fatal, start)
+    reference = Reference(config.rubric.reference, config.data, config.cache_dir)
     questions = []
-    for q in rubric.questions:
-        ctx = ScoreContext(q.id, reference, config.data, records[q.id], sources, {}, {},
-                           cell_of_execution)
-        questions.append(score_question(q, captures.get(q.id, QuestionCapture(
-            capture_error=records[q.id].not_run_reason or "not captured")), ctx))
-    return _result(config, loaded.path, student, loaded.sha256, questions, notes, start)
+    for q in config.rubric.questions:
+        record = execution.records[q.id]
+        capture = execution.captures.get(q.id) or QuestionCapture(
+            capture_error=record.not_run_reason or "not captured")
+        ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},
+                           execution.cell_of_execution)
+        questions.append(score_question(q, capture, ctx))
+    return _result(config, path, execution.student, execution.notebook_sha256, questions,
+                   execution.notes, start)
 
 
 def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
@@ -140,7 +189,8 @@ def _execute(loaded: LoadedNotebook, config: GradeConfig, sections: list[Section
     for position in range(len(cells) + 1):
         for s in sections:
             if s.end == position:
-                _capture(s, config, session, records, captures, reference, stopped)
+                sources = [cells[i].source for i in records[s.question_id].cell_indices]
+                _capture(s, config, session, records, captures, reference, stopped, sources)
         if position == len(cells):
             break
         cell = cells[position]
@@ -167,7 +217,7 @@ def _execute(loaded: LoadedNotebook, config: GradeConfig, sections: list[Section
 
 def _capture(section: Section, config: GradeConfig, session: KernelSession,
              records: dict[str, SectionRecord], captures: dict[str, QuestionCapture],
-             reference: Reference, stopped: str) -> None:
+             reference: Reference, stopped: str, section_sources: list[str]) -> None:
     record = records[section.question_id]
     if stopped:
         record.executed = False
@@ -175,7 +225,8 @@ def _capture(section: Section, config: GradeConfig, session: KernelSession,
     else:
         record.executed = True
     question = config.rubric.question(section.question_id)
-    ctx = PlanContext(section.question_id, reference, config.data, session.io_dir)
+    ctx = PlanContext(section.question_id, reference, config.data, session.io_dir,
+                      assigned_names=assigned_names(section_sources))
     max_bytes = int(config.rubric.limits.max_capture_mb * 2**20)
     start = time.perf_counter()
     capture = capture_question(question, ctx, session if not stopped else None, max_bytes)

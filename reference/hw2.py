@@ -566,3 +566,84 @@ def predict_cnn(
             for s in range(0, len(inputs), chunk)
         ]
     return np.concatenate(predicted).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# grading interface: inputs the grader chooses and expectations it derives (rubrics/hw2.yaml)
+# --------------------------------------------------------------------------------------------
+
+
+def digit_images_rule(digit_images: np.ndarray, data: Any) -> list[str]:
+    """1.1: image i of digit_images is an image of class i from the provisioned training set."""
+    return digit_images_violations(digit_images, data.train.images, data.train.labels)
+
+
+def train_pca(data: Any) -> dict[str, np.ndarray]:
+    """PCA of the training split the notebook sees (``MNIST('.', download=True)``)."""
+    return pca(data.train.images)
+
+
+def centered_data(data: Any) -> np.ndarray:
+    """1.2.1: the flattened training data minus its mean, float64 (N, 784)."""
+    flat = data.train.images.reshape(len(data.train.images), -1).astype(np.float64)
+    return flat - train_pca(data)["mean"]
+
+
+def reconstructions(ks: list[int], digit_images: np.ndarray, data: Any) -> dict[str, np.ndarray]:
+    """1.2.5/1.2.6: the student's own 10 digits rebuilt from k components, for every allowed k."""
+    p = train_pca(data)
+    return {f"k = {k}": reconstruct(digit_images, p["mean"], p["eigvecs"], k) for k in ks}
+
+
+def softmax_inputs() -> dict[str, np.ndarray]:
+    """2.2.2: a large-score vector (overflows a naive softmax) and a small ordinary one."""
+    return {"big": np.array([1000.0, 1001.0, 999.0]), "small": np.array([0.5, -1.0, 2.0, 0.0])}
+
+
+def loss_inputs(seed: int = 5) -> dict[str, np.ndarray]:
+    """2.2.2: a small softmax-regression point: W (4, 6), b (4,), one-hot y (4,), x (6,)."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(4)
+    y[2] = 1.0
+    return {"W": rng.normal(size=(4, 6)), "b": rng.normal(size=4), "y": y,
+            "x": rng.normal(size=6)}
+
+
+def sgd_problem(seed: int = 3) -> dict[str, np.ndarray]:
+    """2.2.2: a small separable 3-class problem for running the student's SGD."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[2.0, 0, 0, 0, 0, 0], [0, 2.0, 0, 0, 0, 0], [0, 0, 2.0, 0, 0, 0]])
+    labels = rng.integers(0, 3, size=90)
+    Xs = centres[labels] + rng.normal(scale=0.4, size=(90, 6))
+    ys = np.eye(3)[labels]
+    return {"Xs": Xs, "ys": ys}
+
+
+def sgd_train_accuracy(result: Any, Xs: np.ndarray, ys: np.ndarray) -> float:
+    """Training accuracy of the (W, b) the student's SGD returned on ``sgd_problem``."""
+    W, b = (np.asarray(v, dtype=np.float64) for v in result[:2])
+    return float(np.mean(np.argmax(Xs @ W.T + b, axis=1) == np.argmax(ys, axis=1)))
+
+
+def softmax_predict(W: np.ndarray, b: np.ndarray, images_uint8: np.ndarray) -> np.ndarray:
+    """Labels softmax regression predicts for uint8 images (the notebook trains on pixels/255)."""
+    X = np.asarray(images_uint8).reshape(len(images_uint8), -1) / 255.0
+    return np.argmax(X @ np.asarray(W, dtype=np.float64).T + np.asarray(b).reshape(-1), axis=1)
+
+
+def calibration_softmax_accuracy(data: Any) -> float:
+    """Held-out accuracy of the handout's SGD (20 epochs, lr 1e-3, seed 0) on ``data``."""
+    X = data.train.images.reshape(len(data.train.images), -1) / 255.0
+    W, b = sgd(X, np.eye(N_DIGITS)[data.train.labels], seed=0)
+    return softmax_accuracy(W, b, data.hidden.images, data.hidden.labels)
+
+
+def image_batch(n: int = 6, seed: int = 2) -> np.ndarray:
+    """3.1: a batch of (n, 1, 28, 28) float32 images in [0, 1]."""
+    return np.random.default_rng(seed).random((n, 1, MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+
+
+def calibration_cnn_accuracy(data: Any) -> float:
+    """Held-out accuracy of the reference CNN trained as the handout suggests on ``data``."""
+    params = train_cnn(data.train.images, data.train.labels)
+    return float(np.mean(predict_cnn(params, data.hidden.images) == data.hidden.labels))

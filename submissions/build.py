@@ -47,7 +47,11 @@ def _clean(text: str) -> str:
 def build_notebook(name: str, cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     """A v4 notebook (python3 kernel) from (kind, source) pairs; cell ids are `<name>-<index>`."""
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for index, (kind, source) in enumerate(cells):
         make = new_markdown_cell if kind == MD else new_code_cell
@@ -141,7 +145,7 @@ LAB9_PLOT_TRAINING_SET = """
 plot_named_tensors({'x': X, 'y': y})
 """
 
-LAB9_CHECK_12 = '''
+LAB9_CHECK_12 = """
 assert len(model) == 5, "Should be 5 layers!"
 assert isinstance(model[0], torch.nn.Conv1d), "layer 0 should be Conv1d"
 assert model[0].in_channels == C, "layer 0 should expect C input channel"
@@ -156,7 +160,7 @@ assert isinstance(model[4], torch.nn.Linear), "layer 4 should be Linear"
 assert model[4].in_features == num_filter, "layer 4 should have accepted %d inputs" % num_filter
 assert model[4].out_features == 1, "layer 4 should have only 1 output"
 print("Looks OK!")
-'''
+"""
 
 LAB9_INITIAL_PREDICTIONS = r"""
 y_pred = torch.sigmoid(model(X))  # Turn activations into probabilities by feeding through sigmoid
@@ -168,7 +172,7 @@ LAB9_COPY_UNTRAINED = """
 untrained_model = copy.deepcopy(model)
 """
 
-LAB9_CHECK_21 = '''
+LAB9_CHECK_21 = """
 assert isinstance(X_trn, torch.FloatTensor), "Features should be float32!"
 assert isinstance(y_trn, torch.LongTensor), "Targets should be int64 or long!"
 assert X_trn.shape == (60000, 1, 28, 28), "X_trn has wrong shape"
@@ -177,12 +181,12 @@ assert X_tst.shape == (10000, 1, 28, 28), "X_tst has wrong shape"
 assert y_tst.shape == (10000,), "y_tst has wrong shape"
 assert X_trn.min() == 0 and X_trn.max() == 1, "Features don't seem to be scaled right!"
 print("Looks good!")
-'''
+"""
 
-LAB9_CHECK_22 = '''
+LAB9_CHECK_22 = """
 y_pred = model(X_trn[:5]) # Check model architecture by trying to feed inputs through it.
 assert y_pred.shape == (5, 10), "Expected a batch of 5 images to produce output of shape (5, 10)"
-'''
+"""
 
 LAB9_INITIAL_MNIST_PREDICTIONS = r"""
 # Feed the model's predictions on 30 training cases through a row-wise softmax.

@@ -34,6 +34,7 @@ from grader.sandbox.confine import (
     prepare_dirs,
     python_roots,
     sandbox_env,
+    seal_runtime_dir,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -235,6 +236,16 @@ def test_only_unix_sockets_in_runtime_dir_are_reachable(
     assert result.stdout.count("reached") == 1 and result.stdout.count("blocked") == 2
 
 
+def test_network_flag_shares_the_host_network(make_spec: SpecFactory) -> None:
+    spec = replace(make_spec(), network=True)
+    server = socket.create_server(("127.0.0.1", 0))
+    try:
+        code = f"import socket; socket.create_connection(('127.0.0.1', {server.getsockname()[1]}))"
+        assert run_confined(code, spec).returncode == 0
+    finally:
+        server.close()
+
+
 # --- 2. filesystem -----------------------------------------------------------------------------
 
 
@@ -380,6 +391,49 @@ def test_fork_bomb_is_stopped_by_process_limit(make_spec: SpecFactory) -> None:
     assert 0 < int(forked) < 32 and eagain == "True"
     # the sleeping children died with the sandbox when the bomb's parent exited
     assert wait_until(lambda: not pids_with(marker), timeout=5)
+
+
+def test_process_limit_is_per_sandbox_even_with_shared_uid(make_spec: SpecFactory) -> None:
+    first = make_spec(max_processes=32)
+    second = replace(first, workdir=first.workdir.parent / "work2")
+    second.workdir.mkdir()
+    prepare_dirs(second)
+    holder = start_confined(
+        """
+        import os, time
+        for _ in range(25):
+            if os.fork() == 0:
+                time.sleep(20)
+                os._exit(0)
+        print("holding", flush=True)
+        time.sleep(20)
+        """,
+        first,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        result = run_confined(
+            """
+            import os, time
+            forked = 0
+            try:
+                while forked < 100:
+                    if os.fork() == 0:
+                        time.sleep(5)
+                        os._exit(0)
+                    forked += 1
+            except OSError:
+                pass
+            print(forked, flush=True)
+            os._exit(0)
+            """,
+            second,
+            timeout=10,
+        )
+    finally:
+        kill_group(holder)
+    assert first.uid == second.uid
+    assert 25 < int(result.stdout) < 32  # 26 held by the first sandbox did not count here
 
 
 # --- 4. resource limits ------------------------------------------------------------------------
@@ -557,6 +611,7 @@ class Kernel:
         self.client: BlockingKernelClient = self.km.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
+        seal_runtime_dir(spec)
 
     def run(self, code: str, timeout: float = 60) -> tuple[str, str]:
         """Execute `code`; return (status, all text output including error names)."""
@@ -617,6 +672,13 @@ def test_kernel_cannot_connect_to_loopback(kernel: Kernel) -> None:
 def test_kernel_is_not_root(kernel: Kernel) -> None:
     status, output = kernel.run("import os; print(os.getuid() != 0, os.getuid())")
     assert status == "ok" and output == f"True {INNER_UID}\n"
+
+
+def test_kernel_cannot_tamper_with_sealed_runtime_dir(kernel: Kernel) -> None:
+    connection_file = kernel.spec.runtime_dir / "kernel.json"
+    status, output = kernel.run(f"import os; os.unlink({str(connection_file)!r})")
+    assert status == "error" and output.startswith("PermissionError"), output
+    assert connection_file.exists()
 
 
 def test_kernel_interrupt_stops_a_long_cell(kernel: Kernel) -> None:

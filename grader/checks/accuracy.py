@@ -14,7 +14,14 @@ import numpy as np
 
 from grader.checks.arrays import as_array, value_of
 from grader.checks.base import (
-    CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict, failed, register,
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    failed,
+    register,
 )
 
 

@@ -68,6 +68,7 @@ class PlanContext:
     reference: Reference
     data: DataBundle
     io_dir: Path  # grader-written files the kernel may read (inside the sandbox's workdir)
+    assigned_names: list[str] = field(default_factory=list)  # bound in the section, last first
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
     _counter: int = 0
 

@@ -12,7 +12,15 @@ import numpy as np
 
 from grader.checks.arrays import as_array, compare_arrays, shape_text
 from grader.checks.base import (
-    CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict, failed, passed, register,
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    failed,
+    passed,
+    register,
     resolve_args,
 )
 

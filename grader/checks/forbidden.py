@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.checks.base import (
-    CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict, passed, register,
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    passed,
+    register,
 )
 
 _MAGIC = re.compile(r"^\s*[%!?]")
@@ -62,7 +69,7 @@ class _Resolver(ast.NodeVisitor):
             base = self.dotted(node.value)
             return f"{base}.{node.attr}" if base else None
         if isinstance(node, ast.Call):
-            fn = self.dotted(node.func) if not isinstance(node.func, ast.Name) else None
+            fn = self.dotted(node.func)  # also `import_module` imported by name
             name = node.func.id if isinstance(node.func, ast.Name) else None
             arg0 = node.args[0] if node.args else None
             literal = arg0.value if isinstance(arg0, ast.Constant) and isinstance(arg0.value,
@@ -88,7 +95,7 @@ class _Resolver(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         name = self.dotted(node)
-        if name and not isinstance(node.func, ast.Attribute):
+        if name:  # only import_module / __import__ / getattr calls resolve to a name
             self.used.append((node.lineno, name))
         self.generic_visit(node)
 

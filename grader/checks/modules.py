@@ -12,7 +12,15 @@ import numpy as np
 
 from grader.checks.arrays import compare_arrays, shape_text
 from grader.checks.base import (
-    CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict, failed, passed, register,
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    failed,
+    passed,
+    register,
 )
 
 
@@ -279,3 +287,34 @@ class TrainedModule(CheckType):
         tried = ", ".join(f"'{s[2]}'" for s in scored)
         return failed(f"no {p.label} matches the reference: the closest, '{name}', has {loss_text}"
                       f" and weights differing by up to {worst:.2g} (models tried: {tried})")
+
+
+@register
+class ModuleForwardShape(CheckType):
+    """The model (or a freshly built instance of the student's class) maps a batch to the shape."""
+
+    name = "module_forward_shape"
+
+    class Params(ModelSource):
+        inputs: str
+        inputs_args: list[Any] = []
+        output_shape: list[int | None]  # None: the batch size
+
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+        x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
+        state["n"] = len(x)
+        op: dict[str, Any] = {"op": "forward", "input": ctx.add_input(x, "shape")}
+        op.update(construct_op(p) if p.cls else {"name": p.artifact})
+        return [op]
+
+    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        r = results[0]
+        if not r.ok:
+            return failed(r.failure_sentence(f"running {p.describe()} on a batch of images"))
+        n = ctx.plan_state["n"]
+        want = [n if s is None else s for s in p.output_shape]
+        got = list(r.data.get("shape", []))
+        if got != want:
+            return failed(f"{p.describe()} maps a batch of {n} images to shape {shape_text(got)}, "
+                          f"expected {shape_text(want)}")
+        return passed(f"{p.describe()} maps a batch of {n} images to shape {shape_text(got)}")

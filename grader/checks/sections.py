@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 
 from grader.checks.base import (
-    CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict, failed, passed, register,
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    failed,
+    passed,
+    register,
 )
 from grader.checks.modules import module_of
 

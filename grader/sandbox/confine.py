@@ -65,15 +65,17 @@ TOOLS = ("bwrap", "setpriv", "prlimit")
 class Limits:
     """Per-process resource limits for the kernel and everything it starts.
 
-    The defaults suit one notebook that trains a small torch model on MNIST. Measured here:
-    `import torch; torch.zeros(10)` needs 3.5 GiB of address space (4 GiB with torchvision,
-    matplotlib and ipykernel); the rest of `memory_bytes` is left for the student's data.
+    The defaults suit one notebook that trains a small torch model on MNIST. Measured here (torch
+    2.14 with its CUDA libraries, which are mapped even on CPU): `import torch; torch.zeros(10)`
+    needs about 3.1 GiB of address space, a kernel that also imports torchvision and matplotlib
+    peaks at 3.6 GiB (it fails under a 3.5 GiB limit without MALLOC_ARENA_MAX); the remaining
+    4.4 GiB of `memory_bytes` is for the student's data.
     """
 
     cpu_seconds: int = 3600
     memory_bytes: int = 8 * 2**30
     max_processes: int = 256
-    """Processes and threads of this sandbox; an ipykernel with torch uses about 15."""
+    """Processes and threads of this sandbox; an ipykernel with torch uses 13."""
     max_open_files: int = 1024
     max_file_bytes: int = 2 * 2**30
     threads: int = 1
@@ -86,8 +88,8 @@ class SandboxSpec:
     """Where one confined kernel lives and what it may use.
 
     `workdir` and `runtime_dir` become owned by `uid` (see `prepare_dirs`). Sandboxes that run at
-    the same time may share `uid`; giving each worker its own uid additionally keeps them from
-    sharing a process budget with anything else that runs as that uid on the host.
+    the same time may share `uid`: they cannot see or signal each other, and each has its own
+    `max_processes` budget.
     """
 
     workdir: Path
@@ -172,6 +174,17 @@ def prepare_dirs(spec: SandboxSpec) -> None:
             os.lchown(os.path.join(root, name), spec.uid, spec.gid)
 
 
+def seal_runtime_dir(spec: SandboxSpec) -> None:
+    """Take the runtime dir back from the sandbox user once the kernel has bound its sockets.
+
+    Call it when the kernel is ready and before any student code runs (nbclient's
+    `on_notebook_start` hook). Until then the student could swap a socket file for a symlink,
+    and the grader, as root, would follow it on (re)connecting to some other host socket.
+    """
+    os.chown(spec.runtime_dir, 0, 0)
+    os.chmod(spec.runtime_dir, 0o755)
+
+
 def sandbox_env(spec: SandboxSpec) -> dict[str, str]:
     """Return the kernel's whole environment: nothing is inherited from the grader."""
     threads = str(spec.limits.threads)
@@ -185,7 +198,13 @@ def sandbox_env(spec: SandboxSpec) -> dict[str, str]:
         "MPLCONFIGDIR": MPL_CONFIG_DIR,
         "MPLBACKEND": "Agg",
         "PYTHONDONTWRITEBYTECODE": "1",
+        # Each glibc malloc arena reserves 64 MiB of address space, which RLIMIT_AS counts.
+        "MALLOC_ARENA_MAX": "2",
         "JUPYTER_PLATFORM_DIRS": "1",
+        # Inside, the kernel's parent is pid 2 (the inner bwrap). Naming a parent keeps ipykernel
+        # from printing its "Ctrl-C will not work" banner to the grader's terminal, and makes it
+        # exit if that parent goes; the grader's own pid would mean nothing in here.
+        "JPY_PARENT_PID": "2",
     }
     env.update({name: threads for name in THREAD_ENV_VARS})
     return env
@@ -357,7 +376,10 @@ def build_font_cache(cache_dir: Path, limits: Limits = Limits()) -> Path:
         prepare_dirs(spec)
         code = "import os; os.environ['MPLCONFIGDIR'] = os.getcwd(); import matplotlib.font_manager"
         argv = confined_argv([sys.executable, "-c", code], spec)
-        subprocess.run(argv, capture_output=True, timeout=300, check=True)
+        built = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    if built.returncode != 0:
+        detail = (built.stderr.strip().splitlines() or [f"exit status {built.returncode}"])[-1]
+        raise RuntimeError(f"building matplotlib's font list in {cache_dir} failed: {detail}")
     for path in [cache_dir, *cache_dir.iterdir()]:
         os.lchown(path, 0, 0)
     os.chmod(cache_dir, 0o755)
@@ -391,7 +413,7 @@ class ConfinedKernelManager(KernelManager):
         """Write the connection file (mode 0600) owned by the sandbox user, who must read it."""
         prepare_dirs(self.spec)
         super().write_connection_file(**kwargs)
-        os.chown(self.connection_file, self.spec.uid, self.spec.gid)
+        os.lchown(self.connection_file, self.spec.uid, self.spec.gid)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         """Return the kernel's command line wrapped in the sandbox."""

@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -78,7 +79,7 @@ class KernelSession:
         self._probe_seq = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> KernelSession:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -6,10 +6,9 @@ live in an uncompressed, pickle-free `out.npz`. The grader validates both before
 trusted. Everything is defined inside `_grader_main` so the student's namespace gets no new names.
 """
 
-# ruff: noqa: ANN001, ANN202, PLR0911, PLR0912, C901
 
 
-def _grader_main(request_path, out_json, out_npz):  # noqa: PLR0915
+def _grader_main(request_path, out_json, out_npz):
     import builtins
     import copy
     import io
@@ -212,6 +211,15 @@ def _grader_main(request_path, out_json, out_npz):  # noqa: PLR0915
         if callable(obj) and not hasattr(obj, "shape"):
             out["kind"] = "callable"
             return out
+        limit = op.get("max_bytes")
+        if limit is not None:
+            size = getattr(obj, "nbytes", None)
+            if size is None and hasattr(obj, "element_size") and hasattr(obj, "numel"):
+                size = obj.element_size() * obj.numel()
+            if size is not None and size > limit:
+                out["kind"] = "too_big"
+                out["shape"] = [int(s) for s in getattr(obj, "shape", ())]
+                return out
         rows = op.get("rows")
         if rows is not None:
             arr = numpy.asarray(obj.detach().cpu().numpy() if hasattr(obj, "detach") else obj)
@@ -403,45 +411,82 @@ def __grader_setup__(forbidden_calls):
     ip.user_ns["__grader_figlog__"] = figlog
     ip.user_ns["__grader_calllog__"] = calllog
 
+    seen = set()
+
+    def summarize_figure(fig):
+        key = (id(fig), ip.execution_count)
+        if key in seen:
+            return
+        seen.add(key)
+        axes = []
+        for ax in fig.get_axes():
+            groups = set()
+            mapped = 0
+            for coll in ax.collections:
+                try:
+                    values = coll.get_array()
+                    if values is not None and len(values) > 1:
+                        import numpy
+                        mapped = max(mapped, len(numpy.unique(numpy.asarray(values)[:100000])))
+                        continue
+                    fc = coll.get_facecolors()
+                    if len(fc):
+                        groups.add(tuple(round(float(c), 3) for c in fc[0]))
+                    else:
+                        groups.add(("coll", id(coll)))
+                except Exception:
+                    groups.add(("coll", id(coll)))
+            axes.append({
+                "images": len(ax.images),
+                "lines": len(ax.lines),
+                "collections": len(ax.collections),
+                "color_groups": max(len(groups), mapped),
+                "title": str(ax.get_title())[:100],
+                "has_data": bool(ax.images or ax.lines or ax.collections or ax.patches),
+            })
+        if not any(a["has_data"] for a in axes):
+            return
+        figlog.items.append({
+            "execution_count": ip.execution_count,
+            "axes": axes,
+            "data_axes": sum(1 for a in axes if a["has_data"]),
+            "image_axes": sum(1 for a in axes if a["images"]),
+        })
+
     def summarize_figures():
         import sys
-        plt = sys.modules.get("matplotlib.pyplot")
-        if plt is None:
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        if helpers is None:
             return
-        for num in plt.get_fignums():
-            fig = plt.figure(num)
-            axes = []
-            for ax in fig.get_axes():
-                groups = set()
-                mapped = 0
-                for coll in ax.collections:
-                    try:
-                        values = coll.get_array()
-                        if values is not None and len(values) > 1:
-                            import numpy
-                            mapped = max(mapped, len(numpy.unique(numpy.asarray(values)[:100000])))
-                            continue
-                        fc = coll.get_facecolors()
-                        if len(fc):
-                            groups.add(tuple(round(float(c), 3) for c in fc[0]))
-                        else:
-                            groups.add(("coll", id(coll)))
-                    except Exception:
-                        groups.add(("coll", id(coll)))
-                axes.append({
-                    "images": len(ax.images),
-                    "lines": len(ax.lines),
-                    "collections": len(ax.collections),
-                    "color_groups": max(len(groups), mapped),
-                    "title": str(ax.get_title())[:100],
-                    "has_data": bool(ax.images or ax.lines or ax.collections or ax.patches),
-                })
-            figlog.items.append({
-                "execution_count": ip.execution_count,
-                "axes": axes,
-                "data_axes": sum(1 for a in axes if a["has_data"]),
-                "image_axes": sum(1 for a in axes if a["images"]),
-            })
+        for manager in list(helpers.Gcf.get_all_fig_managers()):
+            summarize_figure(manager.canvas.figure)
+
+    try:
+        # plt.show() under the inline backend closes figures inside the cell: look before that
+        from matplotlib._pylab_helpers import Gcf
+
+        destroy, destroy_all = Gcf.destroy.__func__, Gcf.destroy_all.__func__
+
+        def traced_destroy(cls, num):
+            try:
+                manager = num if hasattr(num, "canvas") else cls.figs.get(num)
+                if manager is not None:
+                    summarize_figure(manager.canvas.figure)
+            except Exception:
+                pass
+            return destroy(cls, num)
+
+        def traced_destroy_all(cls):
+            try:
+                summarize_figures()
+            except Exception:
+                pass
+            return destroy_all(cls)
+
+        Gcf.destroy = classmethod(traced_destroy)
+        Gcf.destroy_all = classmethod(traced_destroy_all)
+    except Exception:
+        pass
 
     def on_post_execute():
         try:

@@ -1,0 +1,414 @@
+"""Fast unit tests (no kernel): forbidden-name detection, heading location, rubric errors, the
+validation of the kernel's probe answer, and layer matching."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import build_notebook
+from grader.capture import CaptureError, read_probe_answer
+from grader.checks.forbidden import find_forbidden
+from grader.checks.modules import LayerSpec, match_layers
+from grader.notebook import heading_pattern, locate_sections
+from grader.rubric import QuestionSpec, RubricError, parse_rubric
+
+FORBIDDEN = ["numpy.cov", "sklearn.neighbors"]
+
+
+def found(source: str | dict[int, str]) -> list[tuple[int, int, str]]:
+    sources = {0: textwrap.dedent(source)} if isinstance(source, str) else source
+    return [(f.cell, f.line, f.name) for f in find_forbidden(sources, FORBIDDEN)]
+
+
+# --------------------------------------------------------------------------------------------
+# forbidden.find_forbidden
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("source", "line", "name"), [
+    ("import numpy as np\nC = np.cov(X.T)", 2, "numpy.cov"),
+    ("import numpy\nC = numpy.cov(X.T)", 2, "numpy.cov"),
+    ("from numpy import cov as c\nC = c(X.T)", 1, "numpy.cov"),
+    ("import numpy as np\nf = getattr(np, 'cov')", 2, "numpy.cov"),
+    ("C = __import__('numpy').cov(X.T)", 1, "numpy.cov"),
+    ("import importlib\nm = importlib.import_module('sklearn.neighbors')", 2, "sklearn.neighbors"),
+    ("from importlib import import_module\nm = import_module('sklearn.neighbors')", 2,
+     "sklearn.neighbors"),
+    ("from sklearn.neighbors import KNeighborsClassifier", 1, "sklearn.neighbors"),
+    ("import sklearn.neighbors as skn", 1, "sklearn.neighbors"),
+    ("import sklearn\nknn = sklearn.neighbors.KNeighborsClassifier(3)", 2, "sklearn.neighbors"),
+    ("%matplotlib inline\nimport numpy as np\nnp.cov(X)", 3, "numpy.cov"),
+])
+def test_forbidden_use_is_found_wherever_it_hides(source: str, line: int, name: str) -> None:
+    assert (0, line, name) in found(source)
+
+
+def test_forbidden_alias_from_an_earlier_cell_is_found_in_a_later_one() -> None:
+    sources = {0: "import numpy as np", 3: "x = 1", 7: "C = np.cov(x)"}
+    assert found(sources) == [(7, 1, "numpy.cov")]
+
+
+def test_forbidden_finding_quotes_the_offending_line() -> None:
+    (finding,) = find_forbidden({2: "import numpy as np\n\nC = np.cov(X.T)  # covariance"},
+                                ["numpy.cov"])
+    assert (finding.cell, finding.line, finding.code) == (2, 3, "C = np.cov(X.T)  # covariance")
+
+
+@pytest.mark.parametrize("source", [
+    "cov = X.T @ X / (len(X) - 1)\nprint(cov)",                 # a variable named cov
+    "import numpy as np\nC = np.covariance_of(X)",               # a longer name starting with cov
+    "import numpy as np\nC = X.T @ X  # not np.cov(X.T)",        # a comment
+    "import numpy as np\nprint('np.cov would be easier')",       # a string
+    "import numpy as np\nC = np.corrcoef(X)",                    # another numpy function
+    "from sklearn.decomposition import PCA",                     # another sklearn module
+    "def cov(a):\n    return a.T @ a\nC = cov(X)",               # the student's own cov
+    "this is not python (",                                      # a syntax error is skipped
+])
+def test_lookalikes_of_forbidden_names_are_not_flagged(source: str) -> None:
+    assert found(source) == []
+
+
+# --------------------------------------------------------------------------------------------
+# notebook.heading_pattern / locate_sections
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "matches"), [
+    ("Exercise 1.2 – Define a ConvNet", True),
+    ("exercise 1.2: define", True),
+    ("Exercise  1.2", True),
+    ("Exercise 1.2. Define", True),
+    ("Exercise 1.2.1 – a sub-question", False),
+    ("Exercise 1.20", False),
+    ("Exercise 1.3", False),
+])
+def test_heading_pattern_matches_the_exercise_not_its_subexercises(text: str,
+                                                                    matches: bool) -> None:
+    assert bool(heading_pattern("Exercise 1.2").match(text)) is matches
+
+
+def _question(qid: str) -> QuestionSpec:
+    return QuestionSpec(id=qid, title=qid, heading=f"Exercise {qid}", points=0)
+
+
+def test_heading_1_2_is_not_confused_with_1_2_1_or_prose_mentioning_it() -> None:
+    nb = build_notebook([
+        ("md", "# Lab"),
+        ("md", "Exercise 1.1–1.4 ask you to generate a synthetic data set."),  # 1
+        ("md", "## Exercise 1.1 – Build a data set"),                           # 2
+        ("code", "X = 1"),
+        ("md", "### Exercise 1.2.1 – a warm-up"),                               # 4
+        ("code", "pass"),
+        ("md", "Stuck? Try going back to Exercise 1.2 and increase the filters."),  # 6
+        ("md", "## **Exercise 1.2** – Define a ConvNet"),                       # 7
+        ("code", "model = 1"),
+    ])
+    s11, s12 = locate_sections(nb, [_question("1.1"), _question("1.2")])
+    assert (s11.heading_cell, s11.start, s11.end) == (2, 2, 7)
+    assert (s12.heading_cell, s12.start, s12.end, s12.found) == (7, 7, 9, True)
+
+
+def test_prose_mentioning_a_missing_heading_does_not_stand_in_for_it() -> None:
+    nb = build_notebook([
+        ("md", "## Exercise 1.1"),
+        ("code", "X = 1"),
+        ("md", "The loss stalls: try going back to Exercise 1.2 and increase the filters."),
+        ("code", "model = 1"),
+        ("md", "## Exercise 1.3"),
+        ("code", "train()"),
+    ])
+    _, s12, s13 = locate_sections(nb, [_question("1.1"), _question("1.2"), _question("1.3")])
+    assert not s12.found
+    assert (s12.start, s12.end) == (4, 4)  # captured where 1.3 starts
+    assert "Exercise 1.2" in s12.note and "before 'Exercise 1.3'" in s12.note
+    assert s13.found and s13.heading_cell == 4
+
+
+def test_plain_text_heading_without_hashes_is_found_on_a_cells_first_line() -> None:
+    nb = build_notebook([
+        ("md", "Exercise 2.1 Load and preprocess MNIST\n\nImplement the function below."),
+        ("code", "pass"),
+    ])
+    (s21,) = locate_sections(nb, [_question("2.1")])
+    assert s21.found and (s21.heading_cell, s21.end) == (0, 2)
+
+
+def test_missing_last_heading_is_graded_at_the_end_of_the_notebook() -> None:
+    nb = build_notebook([("md", "## Exercise 1.1"), ("code", "X = 1")])
+    _, s12 = locate_sections(nb, [_question("1.1"), _question("1.2")])
+    assert not s12.found and (s12.start, s12.end) == (2, 2)
+    assert "at the end of the notebook" in s12.note
+
+
+# --------------------------------------------------------------------------------------------
+# rubric errors
+# --------------------------------------------------------------------------------------------
+
+RUBRIC_HEAD = """\
+assignment: t
+title: T
+reference: lab9
+questions:
+"""
+
+
+def rubric_error(questions: str) -> str:
+    with pytest.raises(RubricError) as info:
+        parse_rubric(RUBRIC_HEAD + textwrap.dedent(questions), Path("rubrics/broken.yaml"))
+    return str(info.value)
+
+
+def test_valid_rubric_parses_and_records_its_hash() -> None:
+    rubric = parse_rubric(RUBRIC_HEAD + textwrap.dedent("""\
+          - id: 1.1
+            title: Q
+            heading: Exercise 1.1
+            points: 2
+            checks:
+              - {type: section_ran, points: 2}
+        """), Path("rubrics/ok.yaml"))
+    assert rubric.questions[0].id == "1.1" and rubric.max_score == 2
+    assert len(rubric.sha256) == 64 and rubric.source_path == "rubrics/ok.yaml"
+
+
+def test_typo_in_a_check_parameter_names_file_and_line() -> None:
+    message = rubric_error("""\
+          - id: "1.1"
+            title: Q
+            heading: Exercise 1.1
+            points: 4
+            checks:
+              - type: value_matches
+                points: 4
+                artifact: X
+                expected: [{fn: synthetic_data, index: 0}]
+                atoll: 0
+        """)
+    assert "rubrics/broken.yaml:14:" in message  # line 14: `atoll: 0`
+    assert "atoll" in message and "value_matches" in message
+
+
+def test_typo_nested_inside_a_check_parameter_names_its_line() -> None:
+    message = rubric_error("""\
+          - id: "1.1"
+            title: Q
+            heading: Exercise 1.1
+            points: 4
+            checks:
+              - type: value_matches
+                points: 4
+                artifact: X
+                expected:
+                  - {fn: synthetic_data, indx: 0}
+        """)
+    assert "rubrics/broken.yaml:14:" in message and "indx" in message
+
+
+def test_unknown_check_type_names_file_line_and_known_types() -> None:
+    message = rubric_error("""\
+          - id: "1.1"
+            title: Q
+            heading: Exercise 1.1
+            points: 1
+            checks:
+              - type: section_ran
+                points: 0
+              - type: sectoin_ran
+                points: 1
+        """)
+    assert "rubrics/broken.yaml:12:" in message  # line 12: `- type: sectoin_ran`
+    assert "unknown check type 'sectoin_ran'" in message and "section_ran" in message
+
+
+def test_points_that_do_not_add_up_name_the_question_and_its_line() -> None:
+    message = rubric_error("""\
+          - id: "1.1"
+            title: Q
+            heading: Exercise 1.1
+            points: 1
+            checks:
+              - {type: section_ran, points: 1}
+          - id: "1.2"
+            title: Q2
+            heading: Exercise 1.2
+            points: 10
+            checks:
+              - {type: section_ran, points: 3}
+            manual: {points: 5}
+        """)
+    assert "rubrics/broken.yaml:11:" in message  # line 11: `- id: "1.2"`
+    assert "question 1.2" in message and "10" in message and "8" in message
+
+
+def test_requires_naming_an_unknown_check_is_an_error() -> None:
+    message = rubric_error("""\
+          - id: "1.1"
+            title: Q
+            heading: Exercise 1.1
+            points: 1
+            checks:
+              - {type: section_ran, points: 1, requires: [no such check]}
+        """)
+    assert "rubrics/broken.yaml:5:" in message and "no such check" in message
+
+
+# --------------------------------------------------------------------------------------------
+# capture.read_probe_answer
+# --------------------------------------------------------------------------------------------
+
+ANSWER = {"0:0": {"ok": True, "value": {"__array__": "a0"}, "nested": [{"__array__": "a1"}]}}
+
+
+def write_answer(tmp_path: Path, tree: object = ANSWER, **arrays: np.ndarray) -> tuple[Path, Path]:
+    json_path, npz_path = tmp_path / "probe1.json", tmp_path / "probe1.npz"
+    json_path.write_text(json.dumps(tree))
+    np.savez(npz_path, **(arrays or {"a0": np.arange(3.0), "a1": np.eye(2, dtype=np.int64)}))
+    return json_path, npz_path
+
+
+def test_numeric_answer_is_read_with_arrays_in_place(tmp_path: Path) -> None:
+    answer = read_probe_answer(*write_answer(tmp_path), max_bytes=2**20)
+    np.testing.assert_array_equal(answer["0:0"]["value"], [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(answer["0:0"]["nested"][0], np.eye(2))
+
+
+def test_object_array_answer_is_rejected(tmp_path: Path) -> None:
+    paths = write_answer(tmp_path, a0=np.array([{"x": 1}, None], dtype=object))
+    with pytest.raises(CaptureError, match="unreadable"):
+        read_probe_answer(*paths, max_bytes=2**20)
+
+
+class _Payload:
+    def __reduce__(self) -> tuple:
+        return (os.mkdir, (str(Path(os.environ["PROBE_MARKER"])),))
+
+
+def test_pickle_posing_as_the_array_file_is_rejected_unopened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "unpickled"
+    monkeypatch.setenv("PROBE_MARKER", str(marker))
+    json_path, npz_path = write_answer(tmp_path)
+    npz_path.write_bytes(pickle.dumps(_Payload()))
+    with pytest.raises(CaptureError, match="unreadable"):
+        read_probe_answer(json_path, npz_path, max_bytes=2**20)
+    assert not marker.exists()
+
+
+def test_text_array_answer_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="non-numeric array"):
+        read_probe_answer(*write_answer(tmp_path, a0=np.array(["0.9"]), a1=np.eye(2)),
+                          max_bytes=2**20)
+
+
+def test_oversized_answer_is_rejected_before_reading(tmp_path: Path) -> None:
+    paths = write_answer(tmp_path, a0=np.zeros(2**18), a1=np.eye(2))  # 2 MB of float64
+    assert read_probe_answer(*paths, max_bytes=2**21)["0:0"]["value"].shape == (2**18,)
+    with pytest.raises(CaptureError, match="capture limit"):
+        read_probe_answer(*paths, max_bytes=2**19)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_symlinked_answer_file_is_rejected(tmp_path: Path, which: int) -> None:
+    paths = list(write_answer(tmp_path))
+    real = paths[which].rename(tmp_path / f"elsewhere{paths[which].suffix}")
+    paths[which].symlink_to(real)
+    with pytest.raises(CaptureError, match="not a regular file"):
+        read_probe_answer(*paths, max_bytes=2**20)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("{not json", "not valid JSON"),
+    ('["a", "list"]', "not a mapping"),
+    ('{"0:0": {"__array__": "a9"}}', "missing array"),
+])
+def test_malformed_json_answer_is_rejected(tmp_path: Path, text: str, problem: str) -> None:
+    json_path, npz_path = write_answer(tmp_path)
+    json_path.write_text(text)
+    with pytest.raises(CaptureError, match=problem):
+        read_probe_answer(json_path, npz_path, max_bytes=2**20)
+
+
+# --------------------------------------------------------------------------------------------
+# modules.match_layers
+# --------------------------------------------------------------------------------------------
+
+
+def layer(kind: str, **attrs: object) -> dict:
+    return {"path": kind.lower(), "type": kind, "attrs": attrs}
+
+
+CONV1D_SPEC = [
+    LayerSpec(type="Conv1d", attrs={"in_channels": 1, "out_channels": [3, 4], "kernel_size": 5,
+                                    "padding": 2}),
+    LayerSpec(type="ReLU", optional=True),
+    LayerSpec(type=["MaxPool1d", "AdaptiveMaxPool1d"], optional=True),
+    LayerSpec(type="Flatten", optional=True),
+    LayerSpec(type="Linear", attrs={"out_features": 1}),
+]
+
+
+def conv1d(out_channels: int = 3, padding: int = 2) -> dict:
+    return layer("Conv1d", in_channels=1, out_channels=out_channels, kernel_size=[5],
+                 stride=[1], padding=[padding])
+
+
+def test_handout_sequential_matches_the_spec() -> None:
+    layers = [conv1d(), layer("ReLU"), layer("MaxPool1d", kernel_size=20, stride=20),
+              layer("Flatten"), layer("Linear", in_features=3, out_features=1)]
+    assert match_layers(layers, CONV1D_SPEC) == []
+
+
+def test_functional_relu_pool_and_flatten_may_be_missing() -> None:
+    layers = [conv1d(4), layer("Linear", in_features=4, out_features=1)]
+    assert match_layers(layers, CONV1D_SPEC) == []
+
+
+def test_alternative_layer_type_is_accepted() -> None:
+    layers = [conv1d(), layer("ReLU"), layer("AdaptiveMaxPool1d", output_size=1),
+              layer("Linear", in_features=3, out_features=1)]
+    assert match_layers(layers, CONV1D_SPEC) == []
+
+
+def test_wrong_padding_is_named() -> None:
+    layers = [conv1d(padding=0), layer("ReLU"), layer("MaxPool1d", kernel_size=16),
+              layer("Flatten"), layer("Linear", in_features=3, out_features=1)]
+    (problem,) = match_layers(layers, CONV1D_SPEC)
+    assert "padding=2" in problem and "Conv1d" in problem
+
+
+def test_filter_count_outside_the_alternatives_is_named() -> None:
+    layers = [conv1d(5), layer("Linear", in_features=5, out_features=1)]
+    (problem,) = match_layers(layers, CONV1D_SPEC)
+    assert "out_channels=[3, 4]" in problem
+
+
+def test_missing_required_layer_is_named() -> None:
+    problems = match_layers([conv1d(), layer("ReLU")], CONV1D_SPEC)
+    assert problems == ["expected a Linear layer, found nothing"]
+
+
+def test_extra_layers_are_named() -> None:
+    layers = [conv1d(), layer("Linear", in_features=3, out_features=1), layer("Sigmoid")]
+    (problem,) = match_layers(layers, CONV1D_SPEC)
+    assert problem.startswith("unexpected extra layers") and "Sigmoid" in problem
+
+
+def test_wrong_layer_in_place_of_a_required_one_is_named() -> None:
+    layers = [layer("Conv2d", in_channels=1, out_channels=3, kernel_size=[5, 5], padding=[2, 2]),
+              layer("Linear", in_features=3, out_features=1)]
+    problems = match_layers(layers, CONV1D_SPEC)
+    assert problems and "expected a Conv1d layer, found Conv2d" in problems[0]
+
+
+def test_tuple_attributes_match_a_scalar_spec_and_tuple_alternatives() -> None:
+    spec = [LayerSpec(type="MaxPool2d", attrs={"kernel_size": 2, "stride": [[2, 2], 2]})]
+    assert match_layers([layer("MaxPool2d", kernel_size=[2, 2], stride=[2, 2])], spec) == []
+    assert match_layers([layer("MaxPool2d", kernel_size=2, stride=2)], spec) == []
+    assert match_layers([layer("MaxPool2d", kernel_size=[2, 3], stride=2)], spec) != []

@@ -1,0 +1,461 @@
+"""Lab 9 graded end to end: small notebooks built in code, one kernel each, verdict per question.
+
+Each notebook holds only the cells its questions need and is graded against the rubric cut to those
+questions (`rubric_with`). Answers are reused from submissions/build.py (alice: correct, the
+handout's verbatim answers, dan: odd but correct) and varied here. Data: 300 training digits, so the
+2.2 accuracy threshold is the calibrated one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO, build_notebook, check_outcome, question, rubric_with, verdicts, \
+    write_notebook
+from grader.results import GradeResult
+
+
+def _load_build():
+    spec = importlib.util.spec_from_file_location("submissions_build",
+                                                  REPO / "submissions" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BUILD = _load_build()
+ALICE, HANDOUT, DAN = BUILD.ALICE, BUILD.HANDOUT_LAB9, BUILD.DAN
+
+# Check names in rubrics/lab9.yaml
+X_EQUAL, Y_EQUAL, RULE = ("X equals the seeded data set", "y equals the seeded targets",
+                          "shape and labelling rule")
+LAYERS, BEHAVIOUR, SEEDED = ("layers as specified", "computes the specified architecture",
+                             "seeded untrained predictions")
+TRAINED4, TRAINED3, TRACE = ("4-filter model trained as specified",
+                             "3-filter model trained as specified", "printed loss trace")
+RAN, PLOTS = "plotting code runs", "weight plots drawn"
+LOADS, BY_255 = "loads a standard file", "scales by 255, not by the file's maximum"
+ACCURACY = "accuracy on held-out digits"
+
+# The loss trace the handout prints for the 4-filter model (reference/lab9.train_conv1d(4)).
+TRACE_4 = [(1, 0.5462), (50, 0.3510), (100, 0.2914), (150, 0.1697), (200, 0.0635),
+           (250, 0.0318), (300, 0.0205), (350, 0.0153), (400, 0.0125), (450, 0.0107),
+           (500, 0.0095)]
+PRINTED_TRACE_4 = "".join(f"Epoch {e} had training loss {v:.4f}\n" for e, v in TRACE_4)
+
+BUG_WORKDIR = ("grader bug: execute_notebook deletes the workdir (with .grader-io/*.npz) before "
+               "score_execution calls the reference on those files, so every function_matches "
+               "check with an npz argument fails with FileNotFoundError")
+BUG_ABSENT = ("grader bug: the 3-filter check's `when_absent: pass` gives 6/20 whenever no "
+              "3-filter model exists, even when the 4-filter model is missing or wrong")
+
+IMPORTS = """
+    import copy
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    """
+
+# 1.1 in plain numpy: no torch import, so these kernels start fast.
+NUMPY_DATA_11 = """
+    import numpy as np
+    np.random.seed({seed})
+    N, C, W = 75, 1, 20
+    X = np.zeros((N, C, W), dtype=np.float32)
+    y = np.zeros((N, 1), dtype=np.float32)
+    for i in range(N):
+        size = np.random.randint(1, 3)
+        start = np.random.randint(0, W - size)
+        value = np.random.choice([-1, -0.5, 0.5, 1])
+        X[i, 0, start:start + size] = value
+        y[i] = {label}
+    """
+CORRECT_LABEL = "float(size == 1 and value == 1)"
+
+PLOT_SOMETHING = """
+    import matplotlib.pyplot as plt
+    plt.matshow(np.arange(12.0).reshape(3, 4))
+    plt.show()
+    """
+
+H11 = ("md", "## Exercise 1.1 – Build a synthetic 1D data set")
+H12 = ("md", "## Exercise 1.2 – Define a ConvNet architecture")
+H13 = ("md", "## Exercise 1.3 – Train the ConvNet on your synthetic data")
+H14 = ("md", "## Exercise 1.4 Inspect the filters and weights of your ConvNet")
+H21 = ("md", "## Exercise 2.1 Load and preprocess MNIST")
+H22 = ("md", "## Exercise 2.2 Train a Convolutional Neural Network on MNIST")
+
+# Everything 1.3 builds on, without the 1.1/1.2 headings (graded with a 1.3-only rubric).
+PART1_PRELUDE = [("code", IMPORTS), ("code", ALICE["ex11"]), ("code", ALICE["ex12"])]
+COPY_UNTRAINED = ("code", BUILD.LAB9_COPY_UNTRAINED)
+
+# What 2.2 builds on: the data loaded as 2.1 says.
+PART2_PRELUDE = [("code", IMPORTS), ("code", ALICE["ex21"])]
+
+
+def points(result: GradeResult) -> dict[str, float]:
+    return {q.id: q.points for q in result.questions}
+
+
+@pytest.fixture
+def grade_cells(make_notebook, grade, lab9_rubric, small_data):
+    """`grade_cells(cells, ["1.2"], **GradeConfig fields)`: build, grade on those questions."""
+
+    def run(cells, ids, **kw) -> GradeResult:
+        return grade(make_notebook(cells), rubric_with(lab9_rubric, ids), small_data, **kw)
+
+    return run
+
+
+# ============================================================================================
+# A fully correct notebook (alice) and the handout's own answers, each graded once
+# ============================================================================================
+
+
+@pytest.fixture(scope="module")
+def correct(tmp_path_factory, grade, lab9_rubric, small_data) -> GradeResult:
+    path = write_notebook(tmp_path_factory.mktemp("alice"), BUILD.lab9_cells(ALICE), "alice")
+    return grade(path, lab9_rubric, small_data)
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory, grade, lab9_rubric, small_data) -> GradeResult:
+    path = write_notebook(tmp_path_factory.mktemp("handout"), BUILD.lab9_cells(HANDOUT),
+                          "handout_lab9")
+    return grade(path, lab9_rubric, small_data)
+
+
+def test_correct_part_1_earns_every_automatic_point_1_1_to_1_4(correct) -> None:
+    assert points(correct) | {"2.1": None} == {"1.1": 10, "1.2": 10, "1.3": 20, "1.4": 2,
+                                                "2.1": None, "2.2": 35}, verdicts(correct)
+    assert [question(correct, q).status for q in ("1.1", "1.2", "1.3")] == ["pass"] * 3
+    assert all(c.passed for q in ("1.1", "1.2", "1.3", "1.4")
+               for c in question(correct, q).checks), verdicts(correct)
+
+
+def test_correct_weight_plots_leave_1_4_to_the_marker_with_2_automatic_points(correct) -> None:
+    q = question(correct, "1.4")
+    assert (q.status, q.points, q.manual_points) == ("manual", 2, 8), verdicts(correct)
+    assert "2 figure(s)" in check_outcome(correct, "1.4", PLOTS).message
+    assert correct.pending_manual == 8
+
+
+def test_correct_trained_convnet_passes_2_2_with_the_calibrated_threshold(correct) -> None:
+    q = question(correct, "2.2")
+    assert (q.status, q.points) == ("pass", 35), verdicts(correct)
+    message = check_outcome(correct, "2.2", ACCURACY).message
+    assert "'model'" in message and "calibrated on this data" in message
+
+
+@pytest.mark.xfail(reason=BUG_WORKDIR, strict=True)
+def test_correct_loader_passes_2_1_although_the_60000_assert_fails(correct) -> None:
+    q = question(correct, "2.1")
+    assert [e.ename for e in q.section.errors] == ["AssertionError"]  # the handout's size check
+    assert (q.status, q.points) == ("pass", 15), verdicts(correct)
+    assert correct.score == 100 - 8
+
+
+def test_result_json_has_the_documented_contract(correct, lab9_rubric) -> None:
+    data = json.loads(json.dumps(correct.to_json_dict()))
+    assert data["assignment"] == "lab9" and data["student"] == "alice"
+    assert data["max_score"] == 100 and data["score"] == pytest.approx(correct.score)
+    assert [q["id"] for q in data["questions"]] == ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2"]
+    for q in data["questions"]:
+        assert {"id", "status", "points", "max_points", "checks"} <= set(q)
+        assert q["status"] in {"pass", "partial", "fail", "error", "manual"}
+        for c in q["checks"]:
+            assert {"name", "passed", "message"} <= set(c) and c["message"]
+            assert isinstance(c["passed"], bool)
+    env = data["environment"]
+    assert env["rubric_sha256"] == lab9_rubric.sha256 and len(env["rubric_sha256"]) == 64
+    assert env["packages"]["torch"] and env["packages"]["numpy"]
+    assert data["data"]["sizes"]["train"] == 300
+
+
+def test_handout_answers_lose_only_1_4_and_the_2_1_scaling(handout) -> None:
+    assert {k: v for k, v in points(handout).items() if k != "2.1"} == {
+        "1.1": 10, "1.2": 10, "1.3": 20, "1.4": 0, "2.2": 35}, verdicts(handout)
+
+
+def test_handout_model12_name_error_is_an_error_in_1_4(handout) -> None:
+    q = question(handout, "1.4")
+    assert (q.status, q.points) == ("error", 0), verdicts(handout)
+    ran = check_outcome(handout, "1.4", RAN).message
+    assert "NameError" in ran and "model12" in ran
+    assert not check_outcome(handout, "1.4", PLOTS).passed
+
+
+@pytest.mark.xfail(reason=BUG_WORKDIR, strict=True)
+def test_handout_scaling_by_the_files_max_is_partial_2_1(handout) -> None:
+    q = question(handout, "2.1")
+    assert (q.status, q.points) == ("partial", 8), verdicts(handout)
+    assert check_outcome(handout, "2.1", LOADS).passed
+    assert not check_outcome(handout, "2.1", BY_255).passed
+
+
+# ============================================================================================
+# 1.1 – synthetic data
+# ============================================================================================
+
+
+def test_data_from_another_seed_keeps_only_the_rule_points_1_1(grade_cells) -> None:
+    r = grade_cells([H11, ("code", NUMPY_DATA_11.format(seed=1, label=CORRECT_LABEL))], ["1.1"])
+    q = question(r, "1.1")
+    assert (q.status, q.points) == ("partial", 4), verdicts(r)
+    assert check_outcome(r, "1.1", RULE).passed
+    assert "values differ" in check_outcome(r, "1.1", X_EQUAL).message
+
+
+def test_labels_ignoring_the_size_lose_the_label_points_1_1(grade_cells) -> None:
+    r = grade_cells([H11, ("code", NUMPY_DATA_11.format(seed=0, label="float(value == 1)"))],
+                    ["1.1"])
+    assert points(r) == {"1.1": 4}, verdicts(r)
+    assert check_outcome(r, "1.1", X_EQUAL).passed
+    assert not check_outcome(r, "1.1", Y_EQUAL).passed
+    assert "y is 1 but the row does not have a single +1 pixel" in \
+        check_outcome(r, "1.1", RULE).message
+
+
+# ============================================================================================
+# 1.2 – the 1D ConvNet
+# ============================================================================================
+
+
+def test_no_padding_with_a_shrunk_pool_fails_layers_and_behaviour_1_2(grade_cells) -> None:
+    model = ALICE["ex12"].replace("padding=filter_size//2", "padding=0") \
+        .replace("MaxPool1d(kernel_size=W)", "MaxPool1d(kernel_size=W - filter_size + 1)")
+    assert model != ALICE["ex12"]
+    r = grade_cells([("code", IMPORTS), ("code", "C, W = 1, 20"), H12, ("code", model)], ["1.2"])
+    assert (question(r, "1.2").status, question(r, "1.2").points) == ("fail", 0), verdicts(r)
+    assert "padding=2" in check_outcome(r, "1.2", LAYERS).message
+    assert "differ from the reference" in check_outcome(r, "1.2", BEHAVIOUR).message
+
+
+def test_unseeded_model_loses_only_the_seeded_predictions_1_2(grade_cells) -> None:
+    model = ALICE["ex12"].replace("torch.manual_seed(0)", "pass")
+    r = grade_cells([("code", IMPORTS), ("code", "C, W = 1, 20"), H12, ("code", model)], ["1.2"])
+    assert (question(r, "1.2").status, question(r, "1.2").points) == ("partial", 7), verdicts(r)
+    assert check_outcome(r, "1.2", LAYERS).passed and check_outcome(r, "1.2", BEHAVIOUR).passed
+    assert "seeded" in check_outcome(r, "1.2", SEEDED).message
+
+
+def test_custom_module_with_functional_relu_and_max_passes_1_2(grade_cells) -> None:
+    model = """
+        import torch.nn.functional as F
+
+        class PatternNet(nn.Module):
+            def __init__(self, num_filter=3, filter_size=5):
+                super().__init__()
+                self.conv = nn.Conv1d(1, num_filter, filter_size, padding=filter_size // 2)
+                self.out = nn.Linear(num_filter, 1)
+
+            def forward(self, x):
+                return self.out(F.relu(self.conv(x)).amax(dim=2))
+
+        torch.manual_seed(0)
+        model = PatternNet()
+        """
+    r = grade_cells([("code", IMPORTS), H12, ("code", model)], ["1.2"])
+    assert (question(r, "1.2").status, question(r, "1.2").points) == ("pass", 10), verdicts(r)
+    assert "Conv1d" in check_outcome(r, "1.2", LAYERS).message
+
+
+# ============================================================================================
+# 1.3 – training the 1D ConvNet
+# ============================================================================================
+
+
+def test_3_and_4_filter_runs_with_lr_0_5_earn_nothing_1_3(grade_cells) -> None:
+    cells = [*PART1_PRELUDE, H13, COPY_UNTRAINED,
+             ("code", ALICE["ex13_train"].replace("lr=0.05", "lr=0.5")),
+             ("code", ALICE["ex13_model4"]),
+             ("code", ALICE["ex13_train4"].replace("lr=0.05", "lr=0.5"))]
+    r = grade_cells(cells, ["1.3"])
+    assert (question(r, "1.3").status, question(r, "1.3").points) == ("fail", 0), verdicts(r)
+    assert "matches the reference" in check_outcome(r, "1.3", TRAINED4).message
+    assert "not scored" in check_outcome(r, "1.3", TRACE).message
+
+
+def test_only_the_3_filter_run_earns_its_6_points_1_3(grade_cells) -> None:
+    cells = [*PART1_PRELUDE, H13, COPY_UNTRAINED, ("code", ALICE["ex13_train"])]
+    r = grade_cells(cells, ["1.3"])
+    assert (question(r, "1.3").status, question(r, "1.3").points) == ("partial", 6), verdicts(r)
+    assert "'model3' is the trained 3-filter model" in check_outcome(r, "1.3", TRAINED3).message
+    assert "no trained 4-filter model found" in check_outcome(r, "1.3", TRAINED4).message
+    assert not check_outcome(r, "1.3", TRACE).passed  # printed, but only counts with 4 filters
+
+
+def test_4_filters_in_1_2_and_no_3_filter_run_earn_full_marks_1_2_1_3(grade_cells) -> None:
+    cells = [("code", IMPORTS), ("code", ALICE["ex11"]), H12, ("code", DAN["ex12"]), H13,
+             COPY_UNTRAINED, ("code", DAN["ex13_train"])]
+    r = grade_cells(cells, ["1.2", "1.3"])
+    assert points(r) == {"1.2": 10, "1.3": 20}, verdicts(r)
+    assert "'net' is the trained 4-filter model" in check_outcome(r, "1.3", TRAINED4).message
+    assert "no 3-filter model" in check_outcome(r, "1.3", TRAINED3).message
+
+
+@pytest.mark.xfail(reason=BUG_ABSENT, strict=True)
+def test_4_filters_in_1_2_trained_with_lr_0_5_earn_nothing_1_3(grade_cells) -> None:
+    cells = [*PART1_PRELUDE[:2], ("code", DAN["ex12"]), H13, COPY_UNTRAINED,
+             ("code", DAN["ex13_train"].replace("trained = fit(net, X, y)",
+                                                "trained = fit(net, X, y, lr=0.5)"))]
+    r = grade_cells(cells, ["1.3"])
+    assert not check_outcome(r, "1.3", TRAINED4).passed, verdicts(r)
+    assert points(r) == {"1.3": 0}, verdicts(r)
+
+
+@pytest.mark.xfail(reason=BUG_ABSENT, strict=True)
+def test_empty_1_3_section_earns_nothing_1_3(grade_cells) -> None:
+    r = grade_cells([H13, ("md", "I did not get to this one.")], ["1.3"])
+    assert points(r) == {"1.3": 0}, verdicts(r)
+
+
+def test_printing_the_expected_trace_without_training_earns_nothing_1_3(grade_cells) -> None:
+    fake = f"""
+        for epoch, loss in {TRACE_4!r}:
+            print("Epoch %d had training loss %.4f" % (epoch, loss))
+        """
+    r = grade_cells([*PART1_PRELUDE, H13, COPY_UNTRAINED, ("code", fake)], ["1.3"])
+    q = question(r, "1.3")
+    assert "Epoch 500 had training loss 0.0095" in q.section.stdout  # it did print the trace
+    assert (q.status, q.points) == ("fail", 0), verdicts(r)
+    assert "printed output alone earns nothing" in check_outcome(r, "1.3", TRACE).message
+
+
+def test_forged_training_output_in_the_file_earns_nothing_1_3(grade, tmp_path, lab9_rubric,
+                                                              small_data) -> None:
+    nb = build_notebook([*PART1_PRELUDE, H13, COPY_UNTRAINED,
+                         ("code", "model4 = untrained_model  # (trained on my laptop)")])
+    forged = nb.cells[-1]
+    forged.execution_count = 7
+    forged.outputs = [nbformat.v4.new_output("stream", name="stdout", text=PRINTED_TRACE_4)]
+    r = grade(write_notebook(tmp_path, nb), rubric_with(lab9_rubric, ["1.3"]), small_data)
+    q = question(r, "1.3")
+    assert "Epoch" not in q.section.stdout  # the stored outputs were never read
+    assert (q.status, q.points) == ("fail", 0), verdicts(r)
+
+
+# ============================================================================================
+# 2.1 – loading MNIST
+# ============================================================================================
+
+
+@pytest.mark.xfail(reason=BUG_WORKDIR, strict=True)
+def test_loader_returning_float64_loses_the_dtype_half_of_the_load_check_2_1(grade_cells) -> None:
+    loader = ALICE["ex21"].replace(".astype(np.float32) / 255", " / 255.0")
+    assert loader != ALICE["ex21"]
+    r = grade_cells([("code", IMPORTS), H21, ("code", loader), ("code", BUILD.LAB9_CHECK_21)],
+                    ["2.1"])
+    q = question(r, "2.1")
+    assert [e.ename for e in q.section.errors] == ["AssertionError"]  # float32 assert first
+    assert (q.status, q.points) == ("partial", 11), verdicts(r)
+    loads = check_outcome(r, "2.1", LOADS)
+    assert loads.points == 4 and "float64" in loads.message and "float32" in loads.message
+    assert check_outcome(r, "2.1", BY_255).passed
+
+
+# ============================================================================================
+# 2.2 – the MNIST ConvNet
+# ============================================================================================
+
+
+def test_wrong_in_features_fails_layers_behaviour_and_accuracy_2_2(grade_cells) -> None:
+    model = ALICE["ex22_model"].replace("num_filter * 14 * 14", "num_filter * 28 * 28")
+    assert model != ALICE["ex22_model"]
+    r = grade_cells([*PART2_PRELUDE, H22, ("code", model), ("code", BUILD.LAB9_CHECK_22)],
+                    ["2.2"])
+    q = question(r, "2.2")
+    assert q.points == 0 and q.status == "error", verdicts(r)  # the check cell raised
+    assert "in_features=1568" in check_outcome(r, "2.2", LAYERS).message
+    assert not check_outcome(r, "2.2", BEHAVIOUR).passed
+    assert "no trained model" in check_outcome(r, "2.2", ACCURACY).message
+
+
+def test_untrained_convnet_fails_only_the_accuracy_check_2_2(grade_cells) -> None:
+    r = grade_cells([*PART2_PRELUDE, H22, ("code", ALICE["ex22_model"])], ["2.2"])
+    q = question(r, "2.2")
+    assert (q.status, q.points) == ("partial", 15), verdicts(r)
+    assert not check_outcome(r, "2.2", ACCURACY).passed
+    assert check_outcome(r, "2.2", ACCURACY).points == 0
+
+
+def test_convnet_named_net_still_earns_the_accuracy_points_2_2(grade_cells) -> None:
+    renamed = [("code", ALICE[k].replace("model", "net"))
+               for k in ("ex22_model", "ex22_config", "ex22_train")]
+    r = grade_cells([*PART2_PRELUDE, H22, *renamed], ["2.2"])
+    accuracy = check_outcome(r, "2.2", ACCURACY)
+    assert accuracy.passed and "'net'" in accuracy.message, verdicts(r)
+    assert "'model' is not defined" in check_outcome(r, "2.2", LAYERS).message
+    assert points(r) == {"2.2": 20}
+
+
+# ============================================================================================
+# The pipeline: sections, dying kernels, timeouts
+# ============================================================================================
+
+
+def test_missing_heading_is_graded_before_the_next_heading_with_a_note(grade_cells) -> None:
+    cells = [("md", "Here is my data set:"),
+             ("code", NUMPY_DATA_11.format(seed=0, label=CORRECT_LABEL)),
+             H14, ("code", "X = X * 0  # later work overwrites X"), ("code", PLOT_SOMETHING)]
+    r = grade_cells(cells, ["1.1", "1.4"])
+    q = question(r, "1.1")
+    assert (q.status, q.points) == ("pass", 10), verdicts(r)  # captured before X was zeroed
+    assert q.section.note == ("heading 'Exercise 1.1' not found in the notebook: graded on the "
+                              "state before 'Exercise 1.4'")
+    assert question(r, "1.4").points == 2
+
+
+def test_cells_added_and_split_inside_a_section_still_pass_1_1(grade_cells) -> None:
+    cells = [H11,
+             ("md", "First the empty tensors, then the loop."),
+             ("code", "import numpy as np\nnp.random.seed(0)\nN, C, W = 75, 1, 20"),
+             ("code", "print('scratch work')"),
+             ("code", "X = np.zeros((N, C, W), dtype=np.float32)\ny = np.zeros((N, 1))"),
+             ("md", "My loop:"),
+             ("code", """
+                 def fill_row(i):
+                     size = np.random.randint(1, 3)
+                     start = np.random.randint(0, W - size)
+                     value = np.random.choice([-1, -0.5, 0.5, 1])
+                     X[i, 0, start:start + size] = value
+                     y[i] = size == 1 and value == 1
+                 """),
+             ("code", "for i in range(N):\n    fill_row(i)")]
+    r = grade_cells(cells, ["1.1"])
+    q = question(r, "1.1")
+    assert (q.status, q.points) == ("pass", 10), verdicts(r)
+    assert q.section.cell_indices == [2, 3, 4, 6, 7]
+    assert "My loop:" in q.section.markdown
+
+
+def test_kernel_dying_in_1_3_keeps_earlier_points_and_errors_later_questions(grade_cells) -> None:
+    cells = [("code", IMPORTS), H11, ("code", ALICE["ex11"]), H12, ("code", ALICE["ex12"]),
+             H13, ("code", "import os\nos._exit(1)"), H14, ("code", PLOT_SOMETHING),
+             H21, ("code", ALICE["ex21"])]
+    r = grade_cells(cells, ["1.1", "1.2", "1.3", "1.4", "2.1"])
+    assert points(r) == {"1.1": 10, "1.2": 10, "1.3": 0, "1.4": 0, "2.1": 0}, verdicts(r)
+    assert [question(r, q).status for q in ("1.3", "1.4", "2.1")] == ["error"] * 3
+    assert [e.ename for e in question(r, "1.3").section.errors] == ["DeadKernelError"]
+    for qid in ("1.4", "2.1"):
+        q = question(r, qid)
+        assert "kernel died" in q.section.not_run_reason
+        said = " ".join(c.message for c in q.checks)
+        assert "kernel" in said, verdicts(r)
+    assert "kernel died" in check_outcome(r, "1.4", RAN).message
+
+
+def test_cell_timeout_in_1_3_is_an_error_and_1_4_is_still_graded(grade_cells) -> None:
+    cells = [*PART1_PRELUDE, H13, COPY_UNTRAINED, ("code", "while True:\n    pass"),
+             H14, ("code", PLOT_SOMETHING)]
+    r = grade_cells(cells, ["1.3", "1.4"], cell_timeout=10)
+    q13 = question(r, "1.3")
+    assert (q13.status, q13.points) == ("error", 0), verdicts(r)
+    assert [e.ename for e in q13.section.errors] == ["CellTimeoutError"]
+    q14 = question(r, "1.4")
+    assert (q14.status, q14.points) == ("manual", 2), verdicts(r)
