@@ -7,7 +7,10 @@ size-capped; arrays must be numeric; anything else is reported as an error resul
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,22 +110,33 @@ def _write_inputs(ctx: PlanContext) -> Path | None:
     return path
 
 
+def _read_no_follow(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, refusing symlinks and oversize files (opened, then checked)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise CaptureError(f"the notebook's answer file {path.name} cannot be opened: "
+                           f"{exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CaptureError(f"the notebook's answer file {path.name} is not a regular file")
+        if info.st_size > max_bytes:
+            raise CaptureError(f"the notebook's answer is {info.st_size / 2**20:.0f} MB, over the "
+                               f"{max_bytes / 2**20:.0f} MB capture limit")
+        return fh.read(max_bytes + 1)
+
+
 def read_probe_answer(json_path: Path, npz_path: Path, max_bytes: int) -> dict[str, Any]:
     """Load the kernel's JSON + NPZ answer as plain data; reject anything that is not."""
-    for p in (json_path, npz_path):
-        if p.is_symlink() or not p.is_file():
-            raise CaptureError(f"the notebook's answer file {p.name} is not a regular file")
-        if p.stat().st_size > max_bytes + 2**20:
-            raise CaptureError(
-                f"the notebook's answer is {p.stat().st_size / 2**20:.0f} MB, over the "
-                f"{max_bytes / 2**20:.0f} MB capture limit"
-            )
+    raw_json = _read_no_follow(json_path, 64 * 2**20)
+    raw_npz = _read_no_follow(npz_path, max_bytes + 2**20)
     try:
-        tree = json.loads(json_path.read_text(encoding="utf-8"))
+        tree = json.loads(raw_json.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise CaptureError(f"the notebook's answer is not valid JSON: {exc}") from None
     try:
-        with np.load(npz_path, allow_pickle=False) as npz:
+        with np.load(io.BytesIO(raw_npz), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except Exception as exc:  # noqa: BLE001  (zip/format errors of many kinds)
         raise CaptureError(f"the notebook's array answer is unreadable: {exc}") from None

@@ -20,21 +20,19 @@ class UsageProblem(click.ClickException):
 
 
 def find_notebooks(paths: tuple[Path, ...]) -> list[Path]:
-    """Expand folders (their *.ipynb, or <student>/*.ipynb) and check every file exists."""
-    found: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            direct = sorted(x for x in p.glob("*.ipynb") if not x.name.startswith("."))
-            nested = sorted(x for x in p.glob("*/*.ipynb")
-                            if not x.name.startswith(".") and ".ipynb_checkpoints" not in x.parts)
-            found += direct or nested
-        elif p.exists():
-            found.append(p)
-        else:
-            raise UsageProblem(f"{p}: no such file or folder")
-    if not found:
-        raise UsageProblem("no .ipynb notebooks found in " + ", ".join(map(str, paths)))
-    return found
+    """Expand folders (their *.ipynb, or <student>/*.ipynb), globs and files; check they exist."""
+    from grader.batch import BatchInputError, discover
+
+    try:
+        return [s.path for s in discover(paths)]
+    except BatchInputError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def is_batch(paths: tuple[Path, ...]) -> bool:
+    """A class rather than one notebook: several paths, a folder, or a glob."""
+    return len(paths) > 1 or any(p.is_dir() or (not p.exists() and any(c in str(p) for c in "*?["))
+                                 for p in paths)
 
 
 def detect_rubric(notebook: Path) -> Path:
@@ -74,20 +72,105 @@ def detect_rubric(notebook: Path) -> Path:
               help="Cache for reference results (calibration runs).")
 @click.option("--unsafe-no-sandbox", is_flag=True, help="Run student code without confinement "
               "(only for trusted notebooks, or machines without bubblewrap).")
+@click.option("--workers", type=click.IntRange(min=1), help="Notebooks graded at once, each in "
+              "its own worker process and kernel (default: one per core).")
+@click.option("--force", is_flag=True, help="Grade again even submissions unchanged since the "
+              "gradebook's row (with --rescore: re-execute those that cannot be re-scored).")
+@click.option("--rescore", is_flag=True, help="Score again from the cached executions, running no "
+              "notebook: for a rubric whose points or thresholds changed. Refused (exit 2) when a "
+              "change alters what the checks ask of the notebooks.")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Run on Dask: a scheduler address "
+              "(tcp://host:8786), or 'local' for a local cluster of --workers processes.")
+@click.option("--identity", type=click.Choice(["file", "folder"]), help="Student name from the "
+              "file (alice.ipynb) or its folder (alice/hw2.ipynb); default: folder when the "
+              "notebook is below the folder given, else file.")
+@click.option("--roster", type=click.Path(path_type=Path), help="CSV with a 'student' column: "
+              "missing submissions are reported and listed in grades.csv.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of grader errors.")
 def main(notebooks: tuple[Path, ...], rubric: Path | None, data_dir: Path | None, out_dir: Path,
          cell_timeout: float | None, notebook_timeout: float | None, train_limit: int | None,
-         cache_dir: Path, unsafe_no_sandbox: bool, debug: bool) -> None:
-    """Grade NOTEBOOKS (files or folders of .ipynb) and write a JSON and an HTML report for each."""
+         cache_dir: Path, unsafe_no_sandbox: bool, workers: int | None, force: bool,
+         rescore: bool, dask_address: str | None, identity: str | None, roster: Path | None,
+         debug: bool) -> None:
+    """Grade NOTEBOOKS (files, folders or globs of .ipynb) and write a JSON and an HTML report for
+    each. A folder, a glob or several notebooks grade a class: in parallel, into OUT's
+    gradebook.sqlite, grades.csv and gradescope/, skipping what is unchanged since the last run.
+
+    Exit status: 0 all graded (or unchanged), 1 some notebook failed to grade, 2 unusable input.
+    """
+    batch_options = (workers, force or None, rescore or None, dask_address, identity, roster)
     try:
-        run(notebooks, rubric, data_dir, out_dir, cell_timeout, notebook_timeout, train_limit,
-            cache_dir, unsafe_no_sandbox)
+        if is_batch(notebooks) or any(o is not None for o in batch_options):
+            run_class(notebooks, rubric, data_dir, out_dir, cell_timeout, notebook_timeout,
+                      train_limit, cache_dir, unsafe_no_sandbox, workers, force, rescore,
+                      dask_address, identity, roster)
+        else:
+            run(notebooks, rubric, data_dir, out_dir, cell_timeout, notebook_timeout,
+                train_limit, cache_dir, unsafe_no_sandbox)
     except click.ClickException:
         raise
     except Exception as exc:
         if debug:
             raise
         raise UsageProblem(f"{type(exc).__name__}: {exc} (rerun with --debug for details)")
+
+
+def check_sandbox() -> None:
+    from grader.sandbox.confine import confinement_available
+
+    problem = confinement_available()
+    if problem:
+        raise UsageProblem(f"cannot confine student code: {problem}. Install bubblewrap "
+                           "(./setup.sh does) or pass --unsafe-no-sandbox for trusted "
+                           "notebooks only.")
+
+
+def run_class(notebooks: tuple[Path, ...], rubric_path: Path | None, data_dir: Path | None,
+              out_dir: Path, cell_timeout: float | None, notebook_timeout: float | None,
+              train_limit: int | None, cache_dir: Path, unsafe_no_sandbox: bool,
+              workers: int | None, force: bool, rescore: bool, dask_address: str | None,
+              identity: str | None, roster: Path | None) -> None:
+    """Grade a class (grader/batch.py) and exit with its status."""
+    from rich.console import Console
+
+    from grader.batch import BatchInputError, BatchOptions, discover, print_summary, run_batch
+
+    try:
+        submissions = discover(notebooks, identity)  # type: ignore[arg-type]
+    except BatchInputError as exc:
+        raise UsageProblem(str(exc)) from None
+    if rubric_path is None:
+        rubric_path = detect_class_rubric([s.path for s in submissions])
+    if not unsafe_no_sandbox and not dask_address and (force or not rescore):
+        check_sandbox()  # (Dask workers are checked where they run)
+    options = BatchOptions(
+        paths=notebooks, rubric_path=rubric_path, out_dir=out_dir, data_dir=data_dir,
+        train_limit=train_limit, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
+        reference_cache=cache_dir, confine=not unsafe_no_sandbox, workers=workers, force=force,
+        rescore=rescore, dask=dask_address, identity=identity,  # type: ignore[arg-type]
+        roster=roster,
+    )
+    try:
+        summary = run_batch(options, Console(stderr=True))
+    except BatchInputError as exc:
+        raise UsageProblem(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: what was graded is in {out_dir / 'gradebook.sqlite'}; "
+                   "run the same command again to go on", err=True)
+        sys.exit(130)
+    print_summary(summary, Console(width=140))
+    sys.exit(summary.exit_code)
+
+
+def detect_class_rubric(paths: list[Path]) -> Path:
+    """The rubric detected from the first notebook that can be read."""
+    problem = None
+    for path in paths:
+        try:
+            return detect_rubric(path)
+        except UsageProblem as exc:
+            problem = problem or exc
+    raise problem or UsageProblem("no notebook to detect the rubric from; pass --rubric")
 
 
 def run(notebooks: tuple[Path, ...], rubric_path: Path | None, data_dir: Path | None,
@@ -107,13 +190,7 @@ def run(notebooks: tuple[Path, ...], rubric_path: Path | None, data_dir: Path | 
         raise UsageProblem(f"--data: {exc}")
     confine = not unsafe_no_sandbox
     if confine:
-        from grader.sandbox.confine import confinement_available
-
-        problem = confinement_available()
-        if problem:
-            raise UsageProblem(f"cannot confine student code: {problem}. Install bubblewrap "
-                               "(./setup.sh does) or pass --unsafe-no-sandbox for trusted "
-                               "notebooks only.")
+        check_sandbox()
     from grader.pipeline import GradeConfig, grade_notebook
     from grader.report import write_reports
 

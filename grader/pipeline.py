@@ -40,6 +40,7 @@ class GradeConfig:
     confine: bool = True
     limits: object | None = None  # grader.sandbox.confine.Limits; None = from the rubric
     keep_workdir: bool = False
+    font_cache: Path | None = None  # confine.build_font_cache(...), built once per grader run
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -151,6 +152,9 @@ def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
             max_processes=lim.max_processes, max_open_files=lim.max_open_files,
             max_file_bytes=lim.max_file_mb * 2**20, threads=lim.threads,
         )
+    font_cache = config.font_cache
+    if font_cache is None and config.confine and config.cache_dir is not None:
+        font_cache = _font_cache(config.cache_dir / "matplotlib-fonts")
     return SessionConfig(
         workdir=workdir,
         cell_timeout=config.cell_timeout or ex.cell_timeout,
@@ -160,7 +164,20 @@ def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
         confine=config.confine,
         limits=limits,
         forbidden_calls=list(config.rubric.forbidden_calls),
+        font_cache=font_cache,
     )
+
+
+def _font_cache(path: Path) -> Path | None:
+    """matplotlib's font list, built once (in a sandbox) and reused by every kernel."""
+    from grader.sandbox.confine import build_font_cache
+
+    if any(path.glob("fontlist-*.json")):
+        return path
+    try:
+        return build_font_cache(path)
+    except Exception:  # noqa: BLE001  (kernels then rebuild it themselves: slower, still correct)
+        return None
 
 
 def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import build_notebook
+
 from grader.capture import CaptureError, read_probe_answer
 from grader.checks.forbidden import find_forbidden
 from grader.checks.modules import LayerSpec, match_layers

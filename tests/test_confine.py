@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import nbformat
 import pytest
 from jupyter_client import BlockingKernelClient
+from nbclient import NotebookClient
 
 from grader.sandbox.confine import (
     INNER_UID,
@@ -30,6 +32,7 @@ from grader.sandbox.confine import (
     SandboxSpec,
     build_font_cache,
     confined_argv,
+    confined_kernel_manager,
     confinement_available,
     prepare_dirs,
     python_roots,
@@ -112,7 +115,7 @@ def pids_with(marker: str) -> dict[int, list[str]]:
 
 
 def pythons_ending_with(marker: str) -> list[int]:
-    """Return the host pids of Pythons (not their bwrap wrappers) whose last argument is `marker`."""
+    """Return the host pids of Pythons (not bwrap wrappers) whose last argument is `marker`."""
     found = pids_with(marker).items()
     return [pid for pid, argv in found if argv[0] == sys.executable and argv[-1] == marker]
 
@@ -701,3 +704,26 @@ def test_kernel_crash_is_just_a_dead_kernel(make_spec: SpecFactory) -> None:
         assert wait_until(lambda: not crashed.km.is_alive(), timeout=TIMEOUT)
     finally:
         crashed.close()
+
+
+def test_nbclient_runs_a_notebook_confined_and_interrupts_a_timed_out_cell(
+    make_spec: SpecFactory,
+) -> None:
+    spec = make_spec()
+    cells = ["import os\nprint(os.getuid(), os.getcwd())", "import time\ntime.sleep(30)", "1 + 1"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = NotebookClient(
+        nb,
+        km=confined_kernel_manager(spec),
+        timeout=2,
+        interrupt_on_timeout=True,
+        allow_errors=True,
+        on_notebook_start=lambda **_: seal_runtime_dir(spec),
+    )
+    started = time.monotonic()
+    client.execute(cwd=str(spec.workdir))
+    assert time.monotonic() - started < TIMEOUT
+    first, slow, last = (cell.outputs for cell in nb.cells)
+    assert first[0]["text"] == f"{INNER_UID} {spec.workdir}\n"
+    assert slow[-1]["ename"] == "KeyboardInterrupt"  # the kernel survived the timeout
+    assert last[0]["data"]["text/plain"] == "2"

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import (
+    REPO,
+    build_notebook,
+    check_outcome,
+    question,
+    rubric_with,
+    verdicts,
+    write_notebook,
+)
 
-from conftest import REPO, build_notebook, check_outcome, question, rubric_with, verdicts, \
-    write_notebook
 from grader.results import GradeResult
 
 
@@ -51,6 +57,9 @@ PRINTED_TRACE_4 = "".join(f"Epoch {e} had training loss {v:.4f}\n" for e, v in T
 BUG_WORKDIR = ("grader bug: execute_notebook deletes the workdir (with .grader-io/*.npz) before "
                "score_execution calls the reference on those files, so every function_matches "
                "check with an npz argument fails with FileNotFoundError")
+BUG_TIMEOUT = ("grader bug: a timed-out cell is recorded from its outputs only: the interrupt's "
+               "KeyboardInterrupt (or nothing, if the cell swallows it), never the "
+               "CellTimeoutError of error_on_timeout, so the kernel-recovery check never runs")
 BUG_ABSENT = ("grader bug: the 3-filter check's `when_absent: pass` gives 6/20 whenever no "
               "3-filter model exists, even when the 4-filter model is missing or wrong")
 
@@ -131,8 +140,8 @@ def handout(tmp_path_factory, grade, lab9_rubric, small_data) -> GradeResult:
 
 
 def test_correct_part_1_earns_every_automatic_point_1_1_to_1_4(correct) -> None:
-    assert points(correct) | {"2.1": None} == {"1.1": 10, "1.2": 10, "1.3": 20, "1.4": 2,
-                                                "2.1": None, "2.2": 35}, verdicts(correct)
+    part1 = {k: v for k, v in points(correct).items() if k.startswith("1.")}
+    assert part1 == {"1.1": 10, "1.2": 10, "1.3": 20, "1.4": 2}, verdicts(correct)
     assert [question(correct, q).status for q in ("1.1", "1.2", "1.3")] == ["pass"] * 3
     assert all(c.passed for q in ("1.1", "1.2", "1.3", "1.4")
                for c in question(correct, q).checks), verdicts(correct)
@@ -226,14 +235,16 @@ def test_labels_ignoring_the_size_lose_the_label_points_1_1(grade_cells) -> None
 # ============================================================================================
 
 
-def test_no_padding_with_a_shrunk_pool_fails_layers_and_behaviour_1_2(grade_cells) -> None:
+def test_no_padding_with_a_shrunk_pool_loses_layers_and_behaviour_1_2(grade_cells) -> None:
     model = ALICE["ex12"].replace("padding=filter_size//2", "padding=0") \
         .replace("MaxPool1d(kernel_size=W)", "MaxPool1d(kernel_size=W - filter_size + 1)")
     assert model != ALICE["ex12"]
     r = grade_cells([("code", IMPORTS), ("code", "C, W = 1, 20"), H12, ("code", model)], ["1.2"])
-    assert (question(r, "1.2").status, question(r, "1.2").points) == ("fail", 0), verdicts(r)
-    assert "padding=2" in check_outcome(r, "1.2", LAYERS).message
+    assert "padding=2" in check_outcome(r, "1.2", LAYERS).message, verdicts(r)
     assert "differ from the reference" in check_outcome(r, "1.2", BEHAVIOUR).message
+    # seeded as the handout says, and on the handout's first 5 rows the edges never win the max
+    assert check_outcome(r, "1.2", SEEDED).passed
+    assert (question(r, "1.2").status, question(r, "1.2").points) == ("partial", 3)
 
 
 def test_unseeded_model_loses_only_the_seeded_predictions_1_2(grade_cells) -> None:
@@ -450,12 +461,43 @@ def test_kernel_dying_in_1_3_keeps_earlier_points_and_errors_later_questions(gra
     assert "kernel died" in check_outcome(r, "1.4", RAN).message
 
 
-def test_cell_timeout_in_1_3_is_an_error_and_1_4_is_still_graded(grade_cells) -> None:
+@pytest.fixture(scope="module")
+def timed_out(tmp_path_factory, grade, lab9_rubric, small_data) -> GradeResult:
+    """1.3 hangs in `while True: pass`; every cell gets 10 s (importing torch must fit)."""
     cells = [*PART1_PRELUDE, H13, COPY_UNTRAINED, ("code", "while True:\n    pass"),
              H14, ("code", PLOT_SOMETHING)]
-    r = grade_cells(cells, ["1.3", "1.4"], cell_timeout=10)
-    q13 = question(r, "1.3")
-    assert (q13.status, q13.points) == ("error", 0), verdicts(r)
-    assert [e.ename for e in q13.section.errors] == ["CellTimeoutError"]
-    q14 = question(r, "1.4")
-    assert (q14.status, q14.points) == ("manual", 2), verdicts(r)
+    path = write_notebook(tmp_path_factory.mktemp("timeout"), cells)
+    return grade(path, rubric_with(lab9_rubric, ["1.3", "1.4"]), small_data, cell_timeout=10)
+
+
+def test_cell_timeout_in_1_3_costs_1_3_and_1_4_is_still_graded(timed_out) -> None:
+    q13 = question(timed_out, "1.3")
+    assert (q13.status, q13.points) == ("error", 0), verdicts(timed_out)
+    assert len(q13.section.errors) == 1 and q13.section.executed
+    q14 = question(timed_out, "1.4")
+    assert (q14.status, q14.points) == ("manual", 2), verdicts(timed_out)
+
+
+@pytest.mark.xfail(reason=BUG_TIMEOUT, strict=True)
+def test_cell_timeout_is_reported_as_a_timeout_1_3(timed_out) -> None:
+    (error,) = question(timed_out, "1.3").section.errors
+    assert error.ename == "CellTimeoutError" and "10 s" in error.evalue, error
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason=BUG_TIMEOUT, strict=True)
+def test_cell_swallowing_the_timeout_interrupt_is_not_graded_as_run_1_1_1_4(
+        grade_cells, lab9_rubric) -> None:
+    hang = """
+        import time
+        while True:
+            try:
+                time.sleep(0.1)
+            except KeyboardInterrupt:
+                pass  # the grader's interrupt is ignored: the kernel stays busy
+        """
+    cells = [H11, ("code", NUMPY_DATA_11.format(seed=0, label=CORRECT_LABEL)), ("code", hang),
+             H14, ("code", PLOT_SOMETHING)]
+    r = grade_cells(cells, ["1.1", "1.4"], cell_timeout=3)
+    assert question(r, "1.1").section.errors, verdicts(r)  # the hang is recorded somewhere
+    assert not check_outcome(r, "1.4", RAN).passed, verdicts(r)  # its cell never ran

@@ -86,18 +86,20 @@ class FunctionMatches(CheckType):
         outputs: list[OutputSpec] = [OutputSpec()]
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        return [plan_call(p, ctx, state)]
+        op = plan_call(p, ctx, state)
+        args = state["grader_args"]
+        if p.expected_args is not None:
+            args = [state["inputs"][a] if isinstance(a, str) else a for a in p.expected_args]
+        # computed now: grader-made files exist only while the sandbox does
+        state["expected"] = ctx.reference.call(p.expected or p.function, *args, cache=False)
+        return [op]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]
         if not r.ok:
             return failed(r.failure_sentence(p.call_text()))
         got_all = r.data.get("result")
-        args = ctx.plan_state["grader_args"]
-        if p.expected_args is not None:
-            inputs = ctx.plan_state["inputs"]
-            args = [inputs[a] if isinstance(a, str) else a for a in p.expected_args]
-        want_all = ctx.reference.call(p.expected or p.function, *args, cache=False)
+        want_all = ctx.plan_state["expected"]
         good, notes = 0, []
         for spec in p.outputs:
             label = spec.name or (f"output {spec.index}" if spec.index is not None else "result")

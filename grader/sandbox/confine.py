@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager, KernelManager
 from jupyter_client.kernelspec import KernelSpec
 from traitlets import Instance
 
@@ -40,7 +40,7 @@ INNER_UID = 1000
 
 SANDBOX_HOME = "/tmp"
 MPL_CONFIG_DIR = "/tmp/matplotlib"
-"""Writable (matplotlib refuses a read-only config dir), holding the prepared font list read-only."""
+"""Writable (matplotlib refuses a read-only one); holds the prepared font list, read-only."""
 
 THREAD_ENV_VARS = (
     "OMP_NUM_THREADS",
@@ -119,7 +119,9 @@ def confinement_available() -> str | None:
             return "a test sandbox did not finish within 30 s, so sandboxing is not usable here."
     if probe.returncode != 0:
         detail = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
-        return f"a test sandbox failed to start ({detail}); see grader/sandbox/confine.py."
+        return (
+            f"a test sandbox failed to start ({detail}), so student code cannot be confined here."
+        )
     return None
 
 
@@ -196,7 +198,7 @@ def sandbox_env(spec: SandboxSpec) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
         "MPLCONFIGDIR": MPL_CONFIG_DIR,
-        "MPLBACKEND": "Agg",
+        # No MPLBACKEND: ipykernel's inline backend, as in Jupyter, and Agg without a display.
         "PYTHONDONTWRITEBYTECODE": "1",
         # Each glibc malloc arena reserves 64 MiB of address space, which RLIMIT_AS counts.
         "MALLOC_ARENA_MAX": "2",
@@ -268,7 +270,7 @@ def _filesystem_args(spec: SandboxSpec) -> list[str]:
 
 
 def _root_link_args() -> list[str]:
-    """Return bwrap args recreating /bin, /lib, ... as on the host (symlinks into /usr if merged)."""
+    """Return bwrap args recreating /bin, /lib, ... as on the host (symlinks if /usr is merged)."""
     args: list[str] = []
     for path in ROOT_LINKS_OR_DIRS:
         if os.path.islink(path):
@@ -386,20 +388,17 @@ def build_font_cache(cache_dir: Path, limits: Limits = Limits()) -> Path:
     return cache_dir
 
 
-class ConfinedKernelManager(KernelManager):
-    """A KernelManager whose kernel runs confined by `spec`, talking over ipc sockets.
+class _Confined:
+    """What a kernel manager needs to run its kernel confined by `self.spec`."""
 
-    Transport, socket path and connection file default to `spec.runtime_dir`. Interrupts are sent
-    as messages: a signal to the process group would reach only bwrap, not the kernel.
-    """
+    spec: SandboxSpec
 
-    spec = Instance(SandboxSpec)
-
-    def __init__(self, spec: SandboxSpec, **kwargs: object) -> None:
+    def _confined_defaults(self, spec: SandboxSpec, kwargs: dict[str, object]) -> dict[str, object]:
+        """Return `kwargs` with transport, sockets and connection file put in the runtime dir."""
         kwargs.setdefault("transport", "ipc")
         kwargs.setdefault("ip", str(spec.runtime_dir / "kernel"))
         kwargs.setdefault("connection_file", str(spec.runtime_dir / "kernel.json"))
-        super().__init__(spec=spec, **kwargs)
+        return {"spec": spec, **kwargs}
 
     @property
     def kernel_spec(self) -> KernelSpec | None:
@@ -418,3 +417,30 @@ class ConfinedKernelManager(KernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         """Return the kernel's command line wrapped in the sandbox."""
         return confined_argv(super().format_kernel_cmd(extra_arguments), self.spec)
+
+
+class ConfinedKernelManager(_Confined, KernelManager):
+    """A KernelManager whose kernel runs confined by `spec`, talking over ipc sockets.
+
+    Transport, socket path and connection file default to `spec.runtime_dir`. Interrupts are sent
+    as messages: a signal to the process group would reach only bwrap, not the kernel.
+    """
+
+    spec = Instance(SandboxSpec)
+
+    def __init__(self, spec: SandboxSpec, **kwargs: object) -> None:
+        super().__init__(**self._confined_defaults(spec, kwargs))
+
+
+class AsyncConfinedKernelManager(_Confined, AsyncKernelManager):
+    """The asyncio flavour of `ConfinedKernelManager`, nbclient's default kind of manager."""
+
+    spec = Instance(SandboxSpec)
+
+    def __init__(self, spec: SandboxSpec, **kwargs: object) -> None:
+        super().__init__(**self._confined_defaults(spec, kwargs))
+
+
+def confined_kernel_manager(spec: SandboxSpec) -> AsyncConfinedKernelManager:
+    """Return a kernel manager for nbclient whose kernel runs confined by `spec`."""
+    return AsyncConfinedKernelManager(spec=spec)

@@ -54,15 +54,17 @@ class SessionConfig:
     confine: bool = True
     limits: object | None = None  # grader.sandbox.confine.Limits
     forbidden_calls: list[str] = field(default_factory=list)
+    font_cache: Path | None = None  # matplotlib font list built once (confine.build_font_cache)
 
 
 def _make_kernel_manager(config: SessionConfig, runtime_dir: Path) -> AsyncKernelManager:
     if not config.confine:
         return AsyncKernelManager(kernel_name="python3")
-    from grader.sandbox.confine import SandboxSpec, confined_kernel_manager
+    from grader.sandbox.confine import AsyncConfinedKernelManager, Limits, SandboxSpec
 
-    spec = SandboxSpec(workdir=config.workdir, runtime_dir=runtime_dir, limits=config.limits)
-    return confined_kernel_manager(spec)
+    spec = SandboxSpec(workdir=config.workdir, runtime_dir=runtime_dir,
+                       limits=config.limits or Limits(), font_cache=config.font_cache)
+    return AsyncConfinedKernelManager(spec, kernel_name="python3")
 
 
 class KernelSession:
@@ -71,7 +73,11 @@ class KernelSession:
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
         self.runtime_dir = Path(tempfile.mkdtemp(prefix="grader-rt-"))
-        self.io_dir = config.workdir / ".grader-io"
+        # What the grader writes (requests, inputs) lives where the student cannot write, so no
+        # symlink planted by student code can redirect the grader's writes; answers come back
+        # through a folder the kernel owns and are opened without following links.
+        self.io_dir = self.runtime_dir / "in"
+        self.out_dir = config.workdir / ".grader-out"
         self.nb = nbformat.v4.new_notebook()
         self.client: NotebookClient | None = None
         self.dead_reason = ""
@@ -88,7 +94,7 @@ class KernelSession:
 
     def start(self) -> None:
         km = _make_kernel_manager(self.config, self.runtime_dir)
-        self.io_dir.mkdir(exist_ok=True)
+        self.out_dir.mkdir(exist_ok=True)
         self.client = NotebookClient(
             self.nb,
             km=km,
@@ -105,8 +111,13 @@ class KernelSession:
             resources={"metadata": {"path": str(self.config.workdir)}},
         )
         try:
-            self.client.start_new_kernel(cwd=str(self.config.workdir))
+            self.client.start_new_kernel(cwd=str(self.config.workdir), **self._launch_kwargs())
             self.client.start_new_kernel_client()
+            if self.config.confine:
+                from grader.sandbox.confine import seal_runtime_dir
+
+                seal_runtime_dir(km.spec)
+            self.io_dir.mkdir(mode=0o755)
         except Exception as exc:  # noqa: BLE001  (any start-up failure is one clear message)
             self.dead_reason = f"the kernel did not start: {type(exc).__name__}: {exc}"
             self.close()
@@ -121,6 +132,11 @@ class KernelSession:
             self.dead_reason = f"the grader's kernel set-up failed: {reply}"
             raise KernelStartError(self.dead_reason)
 
+    def _launch_kwargs(self) -> dict:
+        """Send the kernel's own stderr (ipykernel banners, shutdown noise) to a log file."""
+        self._stderr = (self.runtime_dir / "kernel.log").open("ab")
+        return {"stderr": self._stderr, "stdout": self._stderr}
+
     def close(self) -> None:
         client, self.client = self.client, None
         if client is not None and client.km is not None:
@@ -128,6 +144,9 @@ class KernelSession:
                 client._cleanup_kernel()
             except Exception:  # noqa: BLE001, S110  (already dead or never started)
                 pass
+        stderr = getattr(self, "_stderr", None)
+        if stderr is not None:
+            stderr.close()
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     @property
@@ -189,10 +208,11 @@ class KernelSession:
         if not self.alive:
             return self.dead_reason or "the kernel is not running"
         self._probe_seq += 1
-        stem = self.io_dir / f"probe{self._probe_seq}"
-        req_path, out_json, out_npz = (stem.with_suffix(s) for s in (".req.json", ".json", ".npz"))
+        req_path = self.io_dir / f"probe{self._probe_seq}.req.json"
+        out_json = self.out_dir / f"probe{self._probe_seq}.json"
+        out_npz = self.out_dir / f"probe{self._probe_seq}.npz"
         for p in (out_json, out_npz):
-            p.unlink(missing_ok=True)
+            p.unlink(missing_ok=True)  # unlink never follows a link
         body = dict(request, inputs=str(inputs_npz) if inputs_npz else None)
         req_path.write_text(json.dumps(body))
         code = (
@@ -208,7 +228,7 @@ class KernelSession:
         if reply.get("status") != "ok":
             return f"inspecting the notebook's state failed: {reply.get('ename')}: " \
                    f"{reply.get('evalue')}"
-        if not out_json.exists() or not out_npz.exists():
+        if not out_json.is_file() or not out_npz.is_file():
             return "inspecting the notebook's state produced no result"
         return out_json, out_npz
 
