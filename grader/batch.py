@@ -40,6 +40,7 @@ import io
 import logging
 import multiprocessing
 import os
+import pickle
 import socket
 import tempfile
 import time
@@ -50,27 +51,52 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from grader.data import DataBundle, DataError, load_data
 from grader.exports import write_grades_csv, write_gradescope
-from grader.pipeline import (GRADER_VERSION, Execution, GradeConfig, execute_notebook,
-                             score_execution)
+from grader.pipeline import (
+    GRADER_VERSION,
+    Execution,
+    GradeConfig,
+    execute_notebook,
+    score_execution,
+)
 from grader.report import safe_name, write_reports
 from grader.results import GradeResult
 from grader.rubric import Rubric, RubricError, parse_rubric
-from grader.store import (CacheHeader, ExecutionCache, Gradebook, GradebookError, Provenance,
-                          SubmissionRow, describe_key_change, describe_plan_change,
-                          execution_key, now_iso, plan_signatures, question_plan,
-                          reference_source_sha256, settings_sha256)
+from grader.store import (
+    CacheHeader,
+    ExecutionCache,
+    Gradebook,
+    GradebookError,
+    Provenance,
+    SubmissionRow,
+    describe_key_change,
+    describe_plan_change,
+    execution_key,
+    now_iso,
+    plan_signatures,
+    question_plan,
+    reference_source_sha256,
+    settings_sha256,
+)
 
 Identity = Literal["file", "folder"]
 WORKER_LOG = "workers.log"
+NO_CACHE = "no cached execution (never executed into this --out folder, or the grader failed on it)"
 
 
 class BatchInputError(ValueError):
@@ -389,8 +415,7 @@ def rescore_problems(sub: Submission, cache: ExecutionCache, key: dict,
     """Why this submission's cached execution cannot be scored against `rubric` ([] if it can)."""
     header = cache.header(sub.student)
     if header is None:
-        return ["no cached execution (never executed into this --out folder, or the grader "
-                "failed on it)"]
+        return [NO_CACHE]
     if header.notebook_sha256 != file_sha256(sub.path):
         return ["the notebook changed since it was executed"]
     if header.execution_key != key:
@@ -420,7 +445,7 @@ class Display:
                 TextColumn("{task.fields[current]}"), console=console, transient=True)
             self.task = self.progress.add_task("grading", total=total, current="")
 
-    def __enter__(self) -> Display:
+    def __enter__(self) -> Self:
         if self.progress is not None:
             self.progress.start()
         return self
@@ -484,9 +509,12 @@ class Recorder:
         assert result is not None
         executed_at = now_iso()
         if outcome.execution is not None:
-            self.cache.save(job.student, CacheHeader(
-                job.sha256, GRADER_VERSION, self.key, self.plans, executed_at, outcome.worker),
-                outcome.execution)
+            try:
+                self.cache.save(job.student, CacheHeader(
+                    job.sha256, GRADER_VERSION, self.key, self.plans, executed_at,
+                    outcome.worker), outcome.execution)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                pass  # graded all the same; only a later --rescore will need to execute it
         self._store(result, job.sha256, self.provenance(outcome.worker, executed_at), "executed")
 
     def rescore(self, sub: Submission) -> None:
@@ -530,15 +558,20 @@ def _grader_failure(job: Job, reason: str) -> Outcome:
     return Outcome(job.student, None, None, reason, "", 0.0)
 
 
+def redirect_output(log_path: str) -> None:
+    """Send this worker's stdout/stderr to a log; kernels inherit them, so their chatter goes
+    there too instead of over the progress display."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def _init_local_worker(log_path: str | None, threads: int | None) -> None:
     if threads:
         limit_kernel_threads(threads)
     if log_path:
-        # Kernels inherit these descriptors: their chatter goes to the log, not over the progress.
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
+        redirect_output(log_path)
 
 
 def run_local(submissions: list[Submission], settings: WorkerSettings, workers: int,
@@ -596,7 +629,7 @@ def _dask_worker_facts(confine: bool) -> dict:
 
 
 def run_dask(address: str, submissions: list[Submission], settings: WorkerSettings,
-             workers: int, on_start: OnStart, on_done: OnDone) -> None:
+             workers: int, log_path: Path | None, on_start: OnStart, on_done: OnDone) -> None:
     """Run every task on Dask: a scheduler at `address`, or `local` (a LocalCluster of `workers`
     processes, one thread each). Results come back here; nothing is written by the workers."""
     from distributed import Client, LocalCluster, as_completed
@@ -608,7 +641,7 @@ def run_dask(address: str, submissions: list[Submission], settings: WorkerSettin
         client = Client(cluster)
     else:
         try:
-            client = Client(address, timeout=30)
+            client = Client(address)  # waits distributed.comm.timeouts.connect (30 s)
         except (OSError, ValueError) as exc:
             raise BatchInputError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     try:
@@ -616,6 +649,8 @@ def run_dask(address: str, submissions: list[Submission], settings: WorkerSettin
             client.wait_for_workers(1, timeout=120)
         except TimeoutError:
             raise BatchInputError(f"--dask {address}: no worker joined within 120 s") from None
+        if cluster is not None and log_path is not None:
+            client.run(redirect_output, str(log_path))
         for worker, facts in client.run(_dask_worker_facts, settings.confine).items():
             if facts["grader_version"] != GRADER_VERSION:
                 raise BatchInputError(f"Dask worker {worker} runs grader {facts['grader_version']},"
@@ -719,14 +754,15 @@ def run_batch(options: BatchOptions, console: Console | None = None) -> BatchSum
                 for sub in to_rescore:
                     recorder.rescore(sub)
                 if to_execute:
-                    on_start = lambda job: display.started(job.student)  # noqa: E731
+                    on_start = lambda job: display.started(job.student)
+                    cache.root.mkdir(parents=True, exist_ok=True)
+                    os.chmod(cache.root, 0o700)
+                    log_path = cache.root / WORKER_LOG
                     if options.dask:
-                        run_dask(options.dask, to_execute, settings, workers, on_start,
-                                 recorder.record_outcome)
+                        run_dask(options.dask, to_execute, settings, workers, log_path,
+                                 on_start, recorder.record_outcome)
                     else:
-                        cache.root.mkdir(parents=True, exist_ok=True)
-                        os.chmod(cache.root, 0o700)
-                        run_local(to_execute, settings, workers, cache.root / WORKER_LOG,
+                        run_local(to_execute, settings, workers, log_path,
                                   rubric.limits.threads if not options.confine else None,
                                   on_start, recorder.record_outcome)
         finally:

@@ -29,7 +29,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from grader.results import GradeResult
 from grader.rubric import QuestionSpec, Rubric
@@ -177,7 +177,7 @@ class Gradebook:
             self._conn.close()
             raise GradebookError(f"{self.path}: not a usable gradebook: {exc}") from None
 
-    def __enter__(self) -> Gradebook:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -429,12 +429,15 @@ class ExecutionCache:
         os.chmod(self.root, 0o700)
         path = self.path_for(student)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(header, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(execution, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+        try:
+            with tmp.open("wb") as fh:
+                pickle.dump(header, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(execution, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     def header(self, student: str) -> CacheHeader | None:
@@ -451,10 +454,10 @@ class ExecutionCache:
         try:
             with self.path_for(student).open("rb") as fh:
                 # Written by this grader from validated plain data, in a folder only it uses.
-                header = pickle.load(fh)  # noqa: S301
+                header = pickle.load(fh)
                 if not isinstance(header, CacheHeader) or header.format != CACHE_FORMAT:
                     return None
-                return header, (pickle.load(fh) if body else None)  # noqa: S301
+                return header, (pickle.load(fh) if body else None)
         except FileNotFoundError:
             return None
         except Exception:  # noqa: BLE001  (truncated, or from an incompatible grader: re-execute)

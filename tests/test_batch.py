@@ -137,10 +137,10 @@ class Klass:
     base_run: subprocess.CompletedProcess
     common: list[str]
 
-    def grade(self, paths: list[Path], out: Path, *extra: str | Path,
-              rubric: Path | None = None) -> subprocess.CompletedProcess:
+    def grade(self, paths: list[Path], out: Path, *extra: str | Path, rubric: Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return run_grade([*map(str, paths), "--rubric", str(rubric or self.rubric),
-                          "--out", str(out), *self.common, *map(str, extra)])
+                          "--out", str(out), *self.common, *map(str, extra)], env=env)
 
     def copy_out(self, dest: Path) -> Path:
         shutil.copytree(self.base_out, dest)
@@ -150,9 +150,11 @@ class Klass:
         return self.marker.read_text().split() if self.marker.exists() else []
 
 
-def run_grade(args: list[str], timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
+def run_grade(args: list[str], timeout: float = RUN_TIMEOUT,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, check=False)
+                          text=True, timeout=timeout, check=False,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +295,8 @@ def test_kill_9_mid_batch_loses_nothing_and_the_rerun_completes(klass: Klass,
         assert 1 <= len(first) < 4
         committed = submissions(out)  # whatever was committed before the kill, all of it
         assert set(first) <= set(committed)
-        rerun = subprocess.run(args, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        rerun = subprocess.run(args, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                               check=False)
         assert rerun.returncode == 0, rerun.stderr
         rows = submissions(out)
         assert sorted(rows) == ["s1", "s2", "s3", "s4"]
@@ -423,7 +426,8 @@ def test_dask_scheduler_gives_the_same_grades_as_local_workers(klass: Klass,
 
 
 def test_dask_unreachable_scheduler_is_unusable_input(klass: Klass, tmp_path: Path) -> None:
-    run = klass.grade([klass.notebooks], tmp_path / "out", "--dask", "tcp://127.0.0.1:9")
+    run = klass.grade([klass.notebooks], tmp_path / "out", "--dask", "tcp://127.0.0.1:9",
+                      env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
     assert run.returncode == 2
     assert "cannot reach the scheduler" in run.stderr
 
