@@ -5,9 +5,9 @@ notebooks written here: one that is not JSON, an empty file, one whose kernel di
 in 1.2, and one that loops forever in 1.3 (stopped by a short --cell-timeout). A warm-up run of
 alice alone fills the reference cache first, so the timed runs measure grading, not calibration.
 
-    .venv/bin/python bench/batch.py              # unconfined kernels
-    .venv/bin/python bench/batch.py --sandbox    # confined (needs a working sandbox)
-    .venv/bin/python bench/batch.py --dask       # also time --dask local
+    .venv/bin/python bench/batch.py                        # confined kernels, as `grade` runs
+    .venv/bin/python bench/batch.py --unsafe-no-sandbox    # unconfined
+    .venv/bin/python bench/batch.py --dask                 # also time --dask local
 
 Prints the wall time of each run, what it did, and whether 1 and 2 workers agreed.
 """
@@ -68,7 +68,7 @@ def headline(run: subprocess.CompletedProcess) -> str:
 def gradebook(out: Path) -> dict[str, dict]:
     with sqlite3.connect(out / "gradebook.sqlite") as conn:
         conn.row_factory = sqlite3.Row
-        subs = {r["student"]: {k: r[k] for k in r.keys() if k not in VARYING}
+        subs = {r["student"]: {k: r[k] for k in r.keys() if k not in VARYING}  # noqa: SIM118
                 for r in conn.execute("SELECT * FROM submissions")}
         for r in conn.execute("SELECT * FROM questions"):
             subs[r["student"]][r["question_id"]] = (r["status"], r["points"], r["messages"])
@@ -77,7 +77,8 @@ def gradebook(out: Path) -> dict[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sandbox", action="store_true", help="confine kernels (default: not)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run the notebooks unconfined (default: confined)")
     parser.add_argument("--dask", action="store_true", help="also time --dask local")
     parser.add_argument("--cell-timeout", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="build and grade here instead of a temp dir")
@@ -86,7 +87,7 @@ def main() -> None:
     students = build_class(root / "class")
     common = ["--rubric", str(REPO / "rubrics" / "lab9.yaml"), "--cache", str(root / "refcache"),
               "--cell-timeout", str(opts.cell_timeout)]
-    if not opts.sandbox:
+    if opts.unsafe_no_sandbox:
         common.append("--unsafe-no-sandbox")
     print(f"{len(students)} notebooks in {root / 'class'}: {', '.join(students)}")
 

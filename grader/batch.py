@@ -588,6 +588,7 @@ def run_local(submissions: list[Submission], settings: WorkerSettings, workers: 
                                    initargs=(str(log_path) if log_path else None, threads))
         running: dict[Future, tuple[Submission, Job]] = {}
         lost: list[tuple[Submission, Job]] = []
+        interrupted = True
         try:
             while (pending or running) and not lost:
                 while pending and len(running) < workers:
@@ -608,8 +609,11 @@ def run_local(submissions: list[Submission], settings: WorkerSettings, workers: 
                                                        f"{type(exc).__name__}: {exc}")
                     on_done(job, outcome)
             lost += running.values()
+            interrupted = False
         finally:
-            pool.shutdown(wait=not lost, cancel_futures=True)
+            if interrupted:
+                _stop_workers(pool)
+            pool.shutdown(wait=not (lost or interrupted), cancel_futures=True)
         for sub, job in lost:
             tries[sub.student] += 1
             if tries[sub.student] >= MAX_TRIES:
@@ -617,6 +621,14 @@ def run_local(submissions: list[Submission], settings: WorkerSettings, workers: 
                                                   f"this notebook ({MAX_TRIES} times)"))
             else:
                 pending.appendleft(sub)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's processes (Ctrl-C, or an error here): otherwise the interpreter waits
+    at exit for the notebooks they are running. Their kernels exit with them (ipykernel watches
+    its parent; a confined kernel's bwrap dies with its parent)."""
+    for process in list(getattr(pool, "_processes", {}).values()):  # no public API for this
+        process.terminate()
 
 
 def _dask_worker_facts(confine: bool) -> dict:

@@ -63,7 +63,8 @@ def detect_rubric(notebook: Path) -> Path:
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Folder with MNIST IDX "
               "files (default: scikit-learn's bundled digits resized to 28x28, offline).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("grades"),
-              show_default=True, help="Where <student>.json and <student>.html are written.")
+              show_default=True, help="Where <student>.json and <student>.html are written; for a "
+              "class also gradebook.sqlite, grades.csv, gradescope/ and .cache/.")
 @click.option("--cell-timeout", type=float, help="Seconds per cell (overrides the rubric).")
 @click.option("--notebook-timeout", type=float, help="Seconds per notebook (overrides the rubric).")
 @click.option("--train-limit", type=int, help="Use only the first N training images (quick runs).")

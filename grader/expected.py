@@ -12,7 +12,9 @@ import hashlib
 import importlib
 import importlib.metadata
 import inspect
+import os
 import pickle
+import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -40,8 +42,10 @@ class Reference:
 
     SLOW_SECONDS = 2.0  # results that took longer than this are cached on disk
 
-    def __init__(self, module_name: str, data: DataBundle, cache_dir: Path | None) -> None:
+    def __init__(self, module_name: str, data: DataBundle, cache_dir: Path | None,
+                 threads: int = 1) -> None:
         self.module_name = module_name
+        self.threads = threads  # as in the kernels: same results as a student who followed along
         self.data = data
         self.cache_dir = cache_dir
         self._module: ModuleType | None = None
@@ -82,6 +86,7 @@ class Reference:
             self._memo[key] = value
             return value
         start = time.perf_counter()
+        self._limit_threads()
         try:
             value = fn(*args, **kwargs)
         except Exception as exc:
@@ -99,6 +104,13 @@ class Reference:
                     pickle.dump(value, fh)
                 tmp.replace(disk)
         return value
+
+    def _limit_threads(self) -> None:
+        """Use the kernels' thread count for torch (set before or after torch is imported)."""
+        os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
 
     def _key(self, name: str, args: tuple, kwargs: dict) -> str | None:
         try:

@@ -96,7 +96,8 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     rubric = config.rubric
     sections = locate_sections(loaded.nb, rubric.questions)
     provision(config.data, workdir, rubric.data.layouts)
-    reference = Reference(rubric.reference, config.data, config.cache_dir)
+    reference = Reference(rubric.reference, config.data, config.cache_dir,
+                          threads=rubric.limits.threads)
     session = KernelSession(_session_config(config, workdir))
     records = {s.question_id: _new_record(s, loaded) for s in sections}
     captures: dict[str, QuestionCapture] = {}
@@ -128,7 +129,8 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
     if execution.fatal:
         return _fatal_result(config, path, execution.student, execution.notebook_sha256,
                              execution.fatal, start)
-    reference = Reference(config.rubric.reference, config.data, config.cache_dir)
+    reference = Reference(config.rubric.reference, config.data, config.cache_dir,
+                          threads=config.rubric.limits.threads)
     questions = []
     for q in config.rubric.questions:
         record = execution.records[q.id]
@@ -208,6 +210,8 @@ def _execute(loaded: LoadedNotebook, config: GradeConfig, sections: list[Section
             if s.end == position:
                 sources = [cells[i].source for i in records[s.question_id].cell_indices]
                 _capture(s, config, session, records, captures, reference, stopped, sources)
+                if not stopped and session.dead_reason:  # a probe hung or killed the kernel
+                    stopped = session.dead_reason
         if position == len(cells):
             break
         cell = cells[position]
@@ -247,6 +251,8 @@ def _capture(section: Section, config: GradeConfig, session: KernelSession,
     max_bytes = int(config.rubric.limits.max_capture_mb * 2**20)
     start = time.perf_counter()
     capture = capture_question(question, ctx, session if not stopped else None, max_bytes)
+    if stopped:
+        capture.capture_error = stopped  # why nothing could be inspected, in the check sentences
     record.figure_summaries = capture.figures
     record.seconds += time.perf_counter() - start
     captures[section.question_id] = capture

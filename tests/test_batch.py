@@ -18,6 +18,7 @@ unconfined runs (the `sandbox_args` fixture).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -33,8 +34,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from rich.console import Console
 
-from grader.batch import BatchInputError, discover
+from grader.batch import BatchInputError, BatchOptions, discover, run_batch
 from grader.rubric import parse_rubric
 from grader.store import describe_plan_change, plan_signatures, question_plan
 
@@ -110,8 +112,9 @@ def lab9_notebook(*cells: str) -> nbformat.NotebookNode:
 
 def write_class(folder: Path, marker: Path) -> Path:
     folder.mkdir(parents=True)
-    mark = (f"import os\nwith open({str(marker)!r}, 'a') as f:\n"
-            "    f.write(os.environ.get('OMP_NUM_THREADS', 'unset') + '\\n')\n")
+    mark = (f"import os\ntry:\n    with open({str(marker)!r}, 'a') as f:\n"
+            "        f.write(os.environ.get('OMP_NUM_THREADS', 'unset') + '\\n')\n"
+            "except OSError:\n    pass  # confined: the marker is outside the sandbox\n")
     nbformat.write(lab9_notebook(SYNTHETIC_1_1 + mark), folder / "alice.ipynb")
     nbformat.write(lab9_notebook(SYNTHETIC_1_1 + "y[:] = 0\n"), folder / "bob.ipynb")
     nbformat.write(lab9_notebook("X = [1, 2\n"), folder / "carol.ipynb")
@@ -122,9 +125,9 @@ def write_class(folder: Path, marker: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def sandbox_args() -> list[str]:
-    """How student code runs in these tests. Unconfined until the sandbox's kernel integration
-    lands (then `grade` must work confined here): flip to [] to run every test confined."""
-    return ["--unsafe-no-sandbox"]
+    """How student code runs in these tests: confined, as `grade` runs it by default. Return
+    ["--unsafe-no-sandbox"] on a machine without a usable sandbox."""
+    return []
 
 
 @dataclass
@@ -317,16 +320,27 @@ def test_kill_9_mid_batch_loses_nothing_and_the_rerun_completes(klass: Klass,
 
 # -- re-scoring from cached executions ---------------------------------------------------------
 def test_rescore_after_points_change_scores_anew_without_running_a_kernel(
-        klass: Klass, tmp_path: Path, sandbox_args: list[str]) -> None:
+        klass: Klass, tmp_path: Path, sandbox_args: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     out = klass.copy_out(tmp_path / "out")
     rubric = tmp_path / "more-points.yaml"
     rubric.write_text(rubric_text(x_points=6))
+
+    def no_execution(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--rescore tried to execute a notebook")
+
+    # In this process, so that every way to run a notebook can be closed off.
+    for name in ("run_local", "run_dask", "execute_notebook", "grade_task"):
+        monkeypatch.setattr(f"grader.batch.{name}", no_execution)
+    monkeypatch.setattr("grader.sandbox.kernel.KernelSession.start", no_execution)
     marks = klass.marker_lines()
     before = submissions(out)
-    started = time.monotonic()
-    run = klass.grade([klass.notebooks], out, "--rescore", rubric=rubric)
-    assert run.returncode == 1, run.stderr
-    assert "5 of them re-scored from cached executions" in run.stdout
+    summary = run_batch(BatchOptions(
+        paths=(klass.notebooks,), rubric_path=rubric, out_dir=out, train_limit=100,
+        reference_cache=klass.root / "refcache", confine="--unsafe-no-sandbox" not in sandbox_args,
+        rescore=True), Console(file=io.StringIO()))
+    assert summary.exit_code == 1  # dan still failed to grade
+    assert summary.count(how="rescored") == 5
     after = submissions(out)
     assert {s: r["score"] for s, r in after.items()} == {
         "alice": 12.0, "bob": 6.0, "carol": 0.0, "dan": 0.0, "erin": 0.0}
@@ -335,9 +349,8 @@ def test_rescore_after_points_change_scores_anew_without_running_a_kernel(
     assert {r["rubric_sha256"] for r in after.values()} == {parse_rubric(
         rubric.read_text(), rubric).sha256}
     assert json.loads((out / "alice.json").read_text())["score"] == 12.0
-    if "--unsafe-no-sandbox" in sandbox_args:
-        assert klass.marker_lines() == marks  # alice's notebook did not run again
-    assert time.monotonic() - started < 30
+    assert json.loads((out / "gradescope/alice/results.json").read_text())["score"] == 12.0
+    assert klass.marker_lines() == marks  # (unconfined runs: alice's notebook did not run)
 
 
 def test_rescore_refused_when_a_check_asks_the_notebook_something_else(

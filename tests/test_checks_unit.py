@@ -1,5 +1,5 @@
 """Fast unit tests (no kernel): forbidden-name detection, heading location, rubric errors, the
-validation of the kernel's probe answer, and layer matching."""
+validation of the kernel's probe answer, layer matching, and value_matches' candidate names."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ import pytest
 from conftest import build_notebook
 
 from grader.capture import CaptureError, read_probe_answer
+from grader.checks import registry
+from grader.checks.base import OpResult, PlanContext, ScoreContext
 from grader.checks.forbidden import find_forbidden
 from grader.checks.modules import LayerSpec, match_layers
+from grader.expected import Reference
 from grader.notebook import heading_pattern, locate_sections
+from grader.results import SectionRecord
 from grader.rubric import QuestionSpec, RubricError, parse_rubric
+from reference.lab9 import synthetic_data
 
 FORBIDDEN = ["numpy.cov", "sklearn.neighbors"]
 
@@ -319,8 +324,16 @@ def test_symlinked_answer_file_is_rejected(tmp_path: Path, which: int) -> None:
     paths = list(write_answer(tmp_path))
     real = paths[which].rename(tmp_path / f"elsewhere{paths[which].suffix}")
     paths[which].symlink_to(real)
-    with pytest.raises(CaptureError, match="not a regular file"):
+    with pytest.raises(CaptureError, match="symbolic link|not a regular file"):
         read_probe_answer(*paths, max_bytes=2**20)
+
+
+def test_fifo_in_place_of_an_answer_file_is_rejected_without_blocking(tmp_path: Path) -> None:
+    json_path, npz_path = write_answer(tmp_path)
+    npz_path.unlink()
+    os.mkfifo(npz_path)  # a reader that waits for a writer would hang the grader
+    with pytest.raises(CaptureError, match="not a regular file"):
+        read_probe_answer(json_path, npz_path, max_bytes=2**20)
 
 
 @pytest.mark.parametrize(("text", "problem"), [
@@ -412,3 +425,52 @@ def test_tuple_attributes_match_a_scalar_spec_and_tuple_alternatives() -> None:
     assert match_layers([layer("MaxPool2d", kernel_size=[2, 2], stride=[2, 2])], spec) == []
     assert match_layers([layer("MaxPool2d", kernel_size=2, stride=2)], spec) == []
     assert match_layers([layer("MaxPool2d", kernel_size=[2, 3], stride=2)], spec) != []
+
+
+# --------------------------------------------------------------------------------------------
+# arrays.value_matches: candidate names and what the sentence says about them
+# --------------------------------------------------------------------------------------------
+
+
+
+def score_value_matches(artifact: str | list[str], assigned: list[str],
+                        answers: dict[str, np.ndarray | None]) -> str:
+    """Plan value_matches on lab9's X for a section that assigned `assigned`, answer each probe
+    from `answers` (None: the name is not defined), and return the verdict's sentence."""
+    check = registry["value_matches"]
+    p = check.Params.model_validate({"artifact": artifact,
+                                     "expected": [{"fn": "synthetic_data", "index": 0}],
+                                     "atol": 0, "rtol": 0})
+    reference = Reference("lab9", None, None)  # synthetic_data needs no data bundle
+    state: dict = {}
+    ops = check.plan(p, PlanContext("1.1", reference, None, Path("."), assigned), state)
+    results = []
+    for op in ops:
+        value = answers.get(op["name"])
+        results.append(OpResult(False, {}, {"ename": "LookupError",
+                                            "evalue": f"name '{op['name']}' is not defined"})
+                       if value is None else
+                       OpResult(True, {"kind": "array", "type": "ndarray", "value": value}))
+    ctx = ScoreContext("1.1", reference, None, SectionRecord("1.1", []), [], {}, state)
+    verdict = check.score(p, ctx, results)
+    return ("PASS " if verdict.passed else "FAIL ") + verdict.message
+
+
+def test_value_under_another_name_assigned_in_the_section_is_found() -> None:
+    X = synthetic_data()[0]
+    said = score_value_matches(["X", "*section"], ["X_synthetic", "N"],
+                               {"X_synthetic": X, "N": np.array(75)})
+    assert said.startswith("PASS 'X_synthetic' (75, 1, 20) matches")
+
+
+def test_wrong_value_under_the_wanted_name_fails_with_the_difference() -> None:
+    X = synthetic_data()[0].copy()
+    X[3, 0, :] = 0.5
+    said = score_value_matches("X", [], {"X": X})
+    assert said.startswith("FAIL 'X' does not match the reference") and "values differ" in said
+
+
+def test_missing_value_is_not_said_to_be_assigned_in_the_section() -> None:
+    said = score_value_matches("X", ["W", "N"], {})
+    assert said.startswith("FAIL no 'X' found at the end of the section"), said
+    assert "assigned there: X" not in said, said

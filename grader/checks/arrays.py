@@ -130,6 +130,7 @@ class ValueMatches(CheckType):
         state["input_names"] = inputs
         names = self.names(p, ctx.assigned_names)
         state["names"] = names
+        state["assigned"] = list(ctx.assigned_names)
         explicit = set(self.names(p))
         ops: list[dict[str, Any]] = [{"op": "value", "name": n} for n in inputs]
         for name in names:
@@ -161,8 +162,10 @@ class ValueMatches(CheckType):
                    ("array", "summary", "value")]
         if not present and candidates:
             wanted = " or ".join(f"'{n}'" for n in self.names(p) if n != self.SECTION)
+            assigned = ctx.plan_state.get("assigned") or []
             return failed(f"no {wanted or 'array'} found at the end of the section"
-                          + (f" (names assigned there: {', '.join(names)})" if names else ""))
+                          + (f" (names assigned there: {', '.join(assigned[:12])})"
+                             if assigned else ""))
         for name, result in present or candidates[:1]:
             verdict = self._score_one(p, ctx, name, result, inputs)
             if verdict.passed or len(candidates) == 1:

@@ -245,7 +245,8 @@ class TrainedModule(CheckType):
         loss: str | None = None  # reference function(params) -> loss of those weights
         weight_atol: float = 1e-3
         loss_rtol: float = 0.05
-        when_absent: str = "fail"  # "pass": no model of this shape at all is acceptable
+        when_absent: str = "fail"  # "pass": no model of this shape at all is acceptable ...
+        absent_requires: str | None = None  # ... provided this other check (by name) passed
         absent_message: str = ""
         label: str = "trained model"
 
@@ -262,8 +263,12 @@ class TrainedModule(CheckType):
         candidates = [m for m in result.data["modules"]
                       if m.get("param_shapes") == shapes and m.get("params") is not None]
         if not candidates:
-            if p.when_absent == "pass":
+            allowed = p.absent_requires is None or ctx.outcomes.get(p.absent_requires, False)
+            if p.when_absent == "pass" and allowed:
                 return passed(p.absent_message or f"no {p.label} in the notebook (allowed)")
+            if p.when_absent == "pass":
+                return failed(f"no {p.label} in the notebook; leaving it out is allowed only "
+                              f"when '{p.absent_requires}' passes")
             return failed(f"no {p.label} found: no model in the notebook has parameters of "
                           f"shapes {', '.join(shape_text(s) for s in shapes)}")
         scored = []

@@ -8,6 +8,7 @@ execution goes on; a dead or hung kernel ends the session and is reported, never
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ from grader.results import CellError
 from grader.sandbox.kernel_side import SETUP_SOURCE, probe_source
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TIMEOUT_MARK = "grader_cell_timeout"
 
 
 def strip_ansi(text: str) -> str:
@@ -83,6 +85,7 @@ class KernelSession:
         self.dead_reason = ""
         self.output_bytes = 0
         self._probe_seq = 0
+        self._last_reply: dict | None = None  # the last cell's execute reply (on_cell_executed)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -98,19 +101,19 @@ class KernelSession:
         self.client = NotebookClient(
             self.nb,
             km=km,
-            timeout=int(self.config.cell_timeout),
+            timeout=max(1, math.ceil(self.config.cell_timeout)),
             startup_timeout=int(self.config.startup_timeout),
             allow_errors=True,
             interrupt_on_timeout=True,
-            error_on_timeout={
-                "ename": "CellTimeoutError",
-                "evalue": f"the cell ran longer than {self.config.cell_timeout:g} s and was stopped",
-                "traceback": [],
-            },
+            # nbclient answers a timed-out cell with this reply (after interrupting the kernel);
+            # the marker key tells it from a real reply.
+            error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": [],
+                              _TIMEOUT_MARK: True},
             record_timing=False,
             shutdown_kernel="immediate",  # a graceful shutdown waits ~1.3 s for torch to unload
             resources={"metadata": {"path": str(self.config.workdir)}},
         )
+        self.client.on_cell_executed = self._remember_reply
         try:
             self.client.start_new_kernel(cwd=str(self.config.workdir), **self._launch_kwargs())
             self.client.start_new_kernel_client()
@@ -160,7 +163,8 @@ class KernelSession:
         assert self.client is not None
         cell = nbformat.v4.new_code_cell(source)
         self.nb.cells = [cell]
-        self.client.timeout = int(timeout or self.config.cell_timeout)
+        # nbclient treats a timeout of 0 as none at all: never round a short one down to that
+        self.client.timeout = max(1, math.ceil(timeout or self.config.cell_timeout))
         start = time.perf_counter()
         try:
             self.client.execute_cell(cell, 0)
@@ -178,25 +182,45 @@ class KernelSession:
         seconds = time.perf_counter() - start
         outputs = self._cap_outputs(cell.get("outputs", []))
         error = _error_from_outputs(outputs, index, source)
-        if error is not None and error.ename == "CellTimeoutError" and not self._responsive():
-            self.dead_reason = f"cell {index} timed out and the kernel did not respond afterwards"
-            return CellRun(index, outputs, error, seconds, kernel_dead=True)
+        reply, self._last_reply = self._last_reply, None
+        if reply is not None and reply.get("content", {}).get(_TIMEOUT_MARK):
+            # The outputs hold at most the interrupt's KeyboardInterrupt: say what happened.
+            error = CellError(index, "CellTimeoutError",
+                              f"the cell ran longer than {self.client.timeout:g} s and was stopped",
+                              error.traceback if error is not None else "", source)
+            if not self._responsive():
+                self.dead_reason = (f"cell {index} timed out and the kernel did not respond "
+                                    "afterwards")
+                return CellRun(index, outputs, error, seconds, kernel_dead=True)
         return CellRun(index, outputs, error, seconds)
 
+    def _remember_reply(self, cell: object, cell_index: int, execute_reply: dict | None) -> None:
+        self._last_reply = execute_reply
+
     def _cap_outputs(self, outputs: list) -> list:
-        """Keep at most max_output_bytes of output per notebook: the rest is summarised."""
-        kept = []
+        """Keep at most max_output_bytes of output per notebook: the rest is summarised.
+
+        The notice goes to stdout, which the report shows; a cell's error is always kept (it is
+        trimmed when read), so printing a lot cannot hide that the cell raised.
+        """
+        kept: list = []
+        dropped = False
         for out in outputs:
+            if out.get("output_type") == "error":
+                kept.append(out)
+                continue
             size = len(json.dumps(out, default=str))
-            if self.output_bytes + size > self.config.max_output_bytes:
-                kept.append(nbformat.v4.new_output(
-                    "stream", name="stderr",
-                    text=f"[grader: output truncated, over {self.config.max_output_bytes} bytes]\n",
-                ))
+            if dropped or self.output_bytes + size > self.config.max_output_bytes:
+                dropped = True
                 self.output_bytes = self.config.max_output_bytes
-                break
+                continue
             self.output_bytes += size
             kept.append(out)
+        if dropped:
+            limit = self.config.max_output_bytes / 2**20
+            kept.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"[grader: output dropped: the notebook printed more than {limit:g} MB]\n"))
         return kept
 
     def _responsive(self) -> bool:

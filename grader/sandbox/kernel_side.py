@@ -257,6 +257,8 @@ def _grader_main(request_path, out_json, out_npz):
 
     def op_forward(op, inputs):
         torch = _torch()
+        if torch is None:
+            raise LookupError("the notebook never imported torch, so it has no model to run")
         if "construct" in op:
             cls = lookup(op["construct"])
             args = load_inputs(op.get("args", []), inputs)

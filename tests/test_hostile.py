@@ -1,0 +1,738 @@
+"""Hostile notebooks (issue 5): every notebook is untrusted, and grading one always ends.
+
+Each test grades, through the real pipeline and in the real sandbox, a notebook that attacks the
+grader: hangs, bombs, crashes, floods, forges, snoops, patches, or is not a notebook at all. For each
+it asserts that the grade completes (`grade_notebook` returns, within bounded time), that the damage
+stays with the questions concerned (1.1 is answered correctly first and keeps its 10 points), that
+the sentence a student reads says what happened, and that no other student's file changed (the
+autouse `bystanders` fixture). The rubric is Lab 9 cut to 1.1 and 1.2 (plus 1.4 where a later
+question is needed): cheap checks, no training. Limits are small so each case takes seconds.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import nbformat.v3
+import pytest
+from conftest import REPO, build_notebook, check_outcome, question, rubric_with, verdicts
+
+import grader.sandbox.kernel as kernel_module
+from grader.report import write_reports
+from grader.results import GradeResult
+from grader.sandbox.confine import Limits, confinement_available
+
+SANDBOX_UID = 65534  # SandboxSpec.uid: what confined student code runs as on the host
+
+H11 = ("md", "## Exercise 1.1 – Build a synthetic 1D data set")
+H12 = ("md", "## Exercise 1.2 – Define a ConvNet architecture")
+H14 = ("md", "## Exercise 1.4 Inspect the filters and weights of your ConvNet")
+
+# 1.1 in plain numpy (no torch import: these kernels start in about a second).
+CORRECT_11 = ("code", """
+    import numpy as np
+    np.random.seed(0)
+    N, C, W = 75, 1, 20
+    X = np.zeros((N, C, W), dtype=np.float32)
+    y = np.zeros((N, 1), dtype=np.float32)
+    for i in range(N):
+        size = np.random.randint(1, 3)
+        start = np.random.randint(0, W - size)
+        value = np.random.choice([-1, -0.5, 0.5, 1])
+        X[i, 0, start:start + size] = value
+        y[i] = float(size == 1 and value == 1)
+    """)
+CORRECT_12 = ("code", """
+    import torch
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv1d(C, 3, kernel_size=5, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool1d(kernel_size=W),
+        torch.nn.Flatten(),
+        torch.nn.Linear(3, 1),
+    )
+    """)
+AFTER = ("code", "print('the next cell ran')")
+LATER_14 = [H14, ("code", "print('1.4 ran')")]
+
+DEAD = ("DeadKernelError: the kernel process died (crash, os._exit, out of memory or a resource "
+        "limit)")
+SECTION_RAN = "plotting code runs"  # 1.4's check that its cells ran (rubrics/lab9.yaml)
+LAYERS = "layers as specified"
+SMALL_LIMITS = Limits(cpu_seconds=60, memory_bytes=2 * 2**30, max_processes=64)
+
+
+# ============================================================================================
+# Fixtures: the sandbox must work, bystanders must not change, one call grades a notebook
+# ============================================================================================
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _require_confinement() -> None:
+    """Fail (not skip): these tests are about the sandbox, unconfined they would prove nothing."""
+    reason = confinement_available()
+    if reason is not None:
+        pytest.fail(f"sandboxing is unavailable: {reason}")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Bystanders:
+    """Another student's notebook and the results folder holding their report, as copies in tmp."""
+
+    def __init__(self, root: Path) -> None:
+        self.submission = root / "submissions" / "alice.ipynb"
+        self.submission.parent.mkdir(parents=True)
+        shutil.copyfile(REPO / "submissions" / "alice.ipynb", self.submission)
+        self.out_dir = root / "out"
+        self.out_dir.mkdir()
+        (self.out_dir / "alice.json").write_text(json.dumps({"student": "alice", "score": 92.0}))
+        (self.out_dir / "alice.html").write_text("<html>alice: 92 / 100</html>")
+        self.files = [self.submission, *sorted(self.out_dir.iterdir())]
+        self.before = self.hashes()
+
+    def hashes(self) -> dict[Path, str]:
+        return {p: sha256(p) for p in self.files}
+
+
+@pytest.fixture(autouse=True)
+def bystanders(tmp_path: Path) -> Iterator[Bystanders]:
+    """Whatever a hostile notebook does, these files are byte-for-byte unchanged afterwards."""
+    b = Bystanders(tmp_path / "others")
+    yield b
+    assert b.hashes() == b.before
+    assert sorted(b.out_dir.iterdir()) == b.files[1:]
+
+
+Grade = Callable[..., GradeResult]
+
+
+def grade_confined(grade, path: Path, rubric, data, bound: float = 60, **kw) -> GradeResult:
+    """Grade in the sandbox with small timeouts (unless given), within `bound` seconds."""
+    kw.setdefault("cell_timeout", 20)
+    kw.setdefault("notebook_timeout", 90)
+    start = time.monotonic()
+    result = grade(path, rubric, data, confine=True, **kw)
+    elapsed = time.monotonic() - start
+    print(verdicts(result))  # shown by `pytest -rA`: what the student reads
+    assert isinstance(result, GradeResult)
+    assert elapsed < bound, f"grading took {elapsed:.0f} s\n{verdicts(result)}"
+    return result
+
+
+@pytest.fixture
+def grade_hostile(tmp_path: Path, grade, lab9_rubric, small_data) -> Grade:
+    """`grade_hostile(cells or notebook, ids=("1.1", "1.2"), name=..., bound=60, rubric=...,
+    **GradeConfig fields)` -> GradeResult, graded confined."""
+
+    def run(cells, ids=("1.1", "1.2"), name: str = "student", bound: float = 60,
+            rubric=None, **kw) -> GradeResult:
+        nb = cells if isinstance(cells, nbformat.NotebookNode) else build_notebook(cells)
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, str(path))
+        return grade_confined(grade, path, rubric_with(rubric or lab9_rubric, ids), small_data,
+                              bound, **kw)
+
+    return run
+
+
+def assert_11_keeps_its_points(result: GradeResult) -> None:
+    q = question(result, "1.1")
+    assert (q.status, q.points) == ("pass", 10), verdicts(result)
+
+
+def errors(result: GradeResult, qid: str) -> list[str]:
+    """What the section's cells raised, as the report shows it: 'Name: message'."""
+    return [f"{e.ename}: {e.evalue}" for e in question(result, qid).section.errors]
+
+
+def messages(result: GradeResult, qid: str) -> list[str]:
+    return [c.message for c in question(result, qid).checks]
+
+
+def sandbox_processes(tag: str) -> list[str]:
+    """The sandbox uid's processes whose working directory is a grading workdir named `tag`.
+
+    Other graders (other tests, other users of this machine) may run sandboxes at the same time,
+    under the same uid: only the workdir tells ours apart.
+    """
+    found = subprocess.run(["pgrep", "-u", str(SANDBOX_UID)], capture_output=True, text=True,
+                           check=False)
+    ours = []
+    for pid in found.stdout.split():
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue  # already gone
+        if Path(cwd).name.startswith(f"grade-{tag[:20]}-"):
+            ours.append(f"{pid} in {cwd}")
+    return ours
+
+
+# ============================================================================================
+# Hangs: a cell that never ends costs that cell; a kernel that never answers costs the rest
+# ============================================================================================
+
+
+def test_infinite_loop_times_out_and_later_cells_still_run_1_2(grade_hostile) -> None:
+    cells = [H11, CORRECT_11, H12, ("code", "while True:\n    pass"), AFTER,
+             ("code", "import time\ntime.sleep(10**6)"), CORRECT_12, *LATER_14]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3, bound=40)
+    assert_11_keeps_its_points(r)
+    assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 3 s and was stopped"] * 2
+    q12 = question(r, "1.2")
+    assert "the next cell ran" in q12.section.stdout
+    assert q12.points == 10, verdicts(r)  # the model defined after both hangs is graded normally
+    assert question(r, "1.4").section.stdout == "1.4 ran\n"
+    assert check_outcome(r, "1.4", SECTION_RAN).passed
+
+
+def test_cell_timeout_under_a_second_still_stops_the_cell_1_2(grade_hostile) -> None:
+    # nbclient reads a timeout of 0 as "no timeout": 0.5 s must not round down to it
+    r = grade_hostile([H11, CORRECT_11, H12, ("code", "while True:\n    pass"), AFTER],
+                      cell_timeout=0.5, bound=30)
+    assert_11_keeps_its_points(r)
+    assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 1 s and was stopped"]
+    assert "the next cell ran" in question(r, "1.2").section.stdout
+
+
+SWALLOW = """
+    while True:
+        try:
+            while True:
+                pass
+        except KeyboardInterrupt:
+            pass  # the grader's interrupt is ignored: the kernel stays busy for good
+    """
+# The handout-style one-level `try: pass` loop is caught by the interrupt about half the time,
+# between two `try`s; nesting the busy loop makes every interrupt land inside it.
+
+
+def test_loop_swallowing_the_interrupt_stops_the_notebook_with_a_reason_1_2_1_4(
+        grade_hostile) -> None:
+    cells = [H11, CORRECT_11, H12, ("code", SWALLOW), AFTER, *LATER_14]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3, bound=60)
+    assert_11_keeps_its_points(r)
+    reason = "cell 3 timed out and the kernel did not respond afterwards"
+    assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 3 s and was stopped"]
+    for qid in ("1.2", "1.4"):
+        q = question(r, qid)
+        assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, reason), verdicts(r)
+        assert q.section.stdout == ""  # nothing after the hang ran
+    assert f"could not inspect the notebook: {reason}" in messages(r, "1.2")
+    assert check_outcome(r, "1.4", SECTION_RAN).message == f"the section did not run: {reason}"
+
+
+# ============================================================================================
+# Resource bombs: memory, processes
+# ============================================================================================
+
+
+def test_memory_bombs_raise_memory_error_and_the_kernel_carries_on_1_2(grade_hostile) -> None:
+    cells = [H11, CORRECT_11, H12,
+             ("code", "x = bytearray(50 * 2**30)"),
+             ("code", "hoard = []\nwhile True:\n    hoard.append(bytearray(10**7))"),
+             ("code", "print('hoarded', len(hoard) > 10)"), *LATER_14]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), limits=SMALL_LIMITS, bound=40)
+    assert_11_keeps_its_points(r)
+    assert [e.split(":")[0] for e in errors(r, "1.2")] == ["MemoryError", "MemoryError"]
+    q12 = question(r, "1.2")
+    assert "hoarded True" in q12.section.stdout  # the bomb hit the limit, the kernel survived
+    assert (q12.status, q12.points) == ("error", 0), verdicts(r)
+    assert check_outcome(r, "1.4", SECTION_RAN).passed
+
+
+def test_fork_bomb_hits_the_process_limit_and_leaves_no_process_behind_1_2(
+        grade_hostile) -> None:
+    name = f"forkbomb{uuid.uuid4().hex[:8]}"
+    cells = [H11, CORRECT_11, H12, ("code", "import os\nwhile True:\n    os.fork()"), AFTER,
+             *LATER_14]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), name=name, limits=SMALL_LIMITS, bound=40)
+    assert_11_keeps_its_points(r)
+    assert errors(r, "1.2") == ["BlockingIOError: [Errno 11] Resource temporarily unavailable"]
+    assert "the next cell ran" in question(r, "1.2").section.stdout
+    assert check_outcome(r, "1.4", SECTION_RAN).passed
+    deadline = time.monotonic() + 10
+    while sandbox_processes(name) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sandbox_processes(name) == []
+
+
+# ============================================================================================
+# A kernel that dies
+# ============================================================================================
+
+
+@pytest.mark.parametrize("crash", ["import os\nos._exit(0)", "import ctypes\nctypes.string_at(0)"],
+                         ids=["os_exit", "segfault"])
+def test_dying_kernel_keeps_1_1_and_errors_1_2_and_1_4_with_the_reason(grade_hostile,
+                                                                        crash) -> None:
+    cells = [H11, CORRECT_11, H12, ("code", "print('before the crash')"), ("code", crash), AFTER,
+             *LATER_14]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), bound=30)
+    assert_11_keeps_its_points(r)
+    assert errors(r, "1.2") == [DEAD]
+    reason = "the kernel died while running cell 4"
+    for qid in ("1.2", "1.4"):
+        q = question(r, qid)
+        assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, reason), verdicts(r)
+    assert question(r, "1.2").section.stdout == "before the crash\n"
+    assert f"could not inspect the notebook: {reason}" in messages(r, "1.2")
+    assert check_outcome(r, "1.4", SECTION_RAN).message == f"the section did not run: {reason}"
+
+
+# ============================================================================================
+# Output: floods are capped, forged outputs are never read
+# ============================================================================================
+
+
+def test_100_mb_of_output_is_dropped_with_a_notice_and_reports_stay_small_1_2(
+        grade_hostile, tmp_path) -> None:
+    cells = [H11, CORRECT_11, H12, ("code", "print('x' * 10**8)"),
+             ("code", "for i in range(200_000):\n    print('y' * 100)"), AFTER, *LATER_14]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), bound=60)
+    assert_11_keeps_its_points(r)
+    notice = "[grader: output dropped: the notebook printed more than 20 MB]\n"
+    q12 = question(r, "1.2")
+    assert q12.section.stdout.startswith(notice) and len(q12.section.stdout) < 2000
+    assert question(r, "1.4").section.stdout == notice
+    assert check_outcome(r, "1.4", SECTION_RAN).passed
+    json_path, html_path = write_reports(r, tmp_path / "reports")
+    assert json_path.stat().st_size < 2**20 and html_path.stat().st_size < 2**20
+
+
+def test_printing_a_lot_cannot_hide_that_a_cell_raised_1_4(grade_hostile) -> None:
+    cells = [H11, CORRECT_11, H14, ("code", "print('x' * 3 * 10**7)\nraise ValueError('hidden?')")]
+    r = grade_hostile(cells, ("1.1", "1.4"))
+    assert errors(r, "1.4") == ["ValueError: hidden?"]
+    assert not check_outcome(r, "1.4", SECTION_RAN).passed
+
+
+def test_forged_saved_outputs_earn_nothing_1_2(grade_hostile) -> None:
+    nb = build_notebook([H11, CORRECT_11, H12, ("code", "# trained on my laptop, see the output")])
+    forged = nb.cells[-1]
+    forged.execution_count = 12
+    forged.outputs = [
+        nbformat.v4.new_output("stream", name="stdout",
+                               text="Epoch 500 had training loss 0.0095\naccuracy 0.995\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "0.995"}, execution_count=12),
+    ]
+    r = grade_hostile(nb)
+    assert_11_keeps_its_points(r)
+    q12 = question(r, "1.2")
+    assert q12.section.stdout == ""  # outputs are produced by re-executing, never read
+    assert (q12.status, q12.points) == ("fail", 0), verdicts(r)
+    assert check_outcome(r, "1.2", LAYERS).message == (
+        "reading 'model' raised LookupError: name 'model' is not defined")
+
+
+# ============================================================================================
+# Snooping: files, the network, other students' files
+# ============================================================================================
+
+READ_CELL = """
+    import glob
+    targets = {targets!r}
+    stolen = {{}}
+    for path in targets:
+        try:
+            with open(path, "rb") as fh:
+                stolen[path] = fh.read()
+            print("READ", path)
+        except OSError as exc:
+            print("blocked", type(exc).__name__, path)
+    for pattern in {patterns!r}:
+        found = glob.glob(pattern)
+        print("glob", len(found), pattern, *found)
+        stolen.update(dict.fromkeys(found, b""))
+    print("stolen", len(stolen))
+    """
+
+LIST_CELL = """
+    import os
+    for root, dirs, files in os.walk("."):
+        for f in sorted(files):
+            print("FILE", os.path.join(root, f))
+    with np.load("mnist_train.npz") as train, np.load("mnist_test.npz") as test:
+        print("SIZES", len(train["y"]), len(test["y"]))
+    print("TMP", sorted(os.listdir("/tmp")))
+    """
+
+SOCKET_CELL = """
+    import socket
+    for address in [("127.0.0.1", 22), ("192.0.2.1", 80)]:  # 192.0.2.0/24: TEST-NET, never routed
+        try:
+            socket.create_connection(address, timeout=1).close()
+            print("CONNECTED", address[0])
+        except OSError as exc:
+            print("no connection", address[0], type(exc).__name__)
+    """
+
+WRITE_CELL = """
+    import os
+    for path in {victims!r}:
+        try:
+            with open(path, "w") as fh:
+                fh.write("{{}}")
+            print("WROTE", path)
+        except OSError as exc:
+            print("write blocked", type(exc).__name__, path)
+    try:  # the real submission: opened for appending, nothing written
+        os.close(os.open({real!r}, os.O_WRONLY | os.O_APPEND))
+        print("OPENED", {real!r})
+    except OSError as exc:
+        print("write blocked", type(exc).__name__, {real!r})
+    # The same path can be made inside: it lands in the sandbox's private /tmp
+    os.makedirs(os.path.dirname({victims[0]!r}), exist_ok=True)
+    with open({victims[0]!r}, "w") as fh:
+        fh.write("{{}}")
+    print("private copy written", os.path.getsize({victims[0]!r}))
+    """
+
+
+@dataclass
+class Snoop:
+    result: GradeResult
+    targets: list[str]
+    patterns: list[str]
+    victims: list[str]
+    real: str
+    sizes: tuple[int, int]
+
+    def lines(self, prefix: str) -> list[str]:
+        """The lines 1.2 printed that start with `prefix`."""
+        return [line for line in question(self.result, "1.2").section.stdout.splitlines()
+                if line.startswith(prefix)]
+
+
+@pytest.fixture(scope="module")
+def snoop(tmp_path_factory, grade, lab9_rubric, small_data, grade_cache_dir: Path) -> Snoop:
+    """One notebook that reads, lists, connects and writes in 1.2, graded once for the tests below.
+
+    It has bystanders of its own (the autouse ones are per test): checked here, after grading.
+    """
+    root = tmp_path_factory.mktemp("snoop")
+    others = Bystanders(root / "others")
+    cache_secret = grade_cache_dir / "secret-from-the-grader.txt"
+    cache_secret.write_text("the grader's cache")
+    real = REPO / "submissions" / "alice.ipynb"
+    real_before = sha256(real)
+    targets = [str(REPO / "rubrics" / "lab9.yaml"), str(REPO / "reference" / "lab9.py"),
+               "../rubrics/lab9.yaml", "/work/shared/data/mnist/t10k-labels-idx1-ubyte.gz",
+               str(cache_secret), str(others.out_dir / "alice.json")]
+    patterns = ["../rubrics/*.yaml", "../../rubrics/*.yaml", str(REPO / "rubrics" / "*"),
+                "/work/shared/data/mnist/*", f"{grade_cache_dir}/*", f"{grade_cache_dir}/*/*", f"{others.out_dir}/*"]
+    victims = [str(others.submission), str(others.out_dir / "alice.json"),
+               str(others.out_dir / "alice.html")]
+    cells = [H11, CORRECT_11, H12,
+             ("code", READ_CELL.format(targets=targets, patterns=patterns)),
+             ("code", LIST_CELL), ("code", SOCKET_CELL),
+             ("code", WRITE_CELL.format(victims=victims, real=str(real))),
+             CORRECT_12]
+    path = root / "snooper.ipynb"
+    nbformat.write(build_notebook(cells), str(path))
+    result = grade_confined(grade, path, rubric_with(lab9_rubric, ["1.1", "1.2"]), small_data,
+                            bound=40)
+    assert sha256(real) == real_before
+    assert others.hashes() == others.before
+    return Snoop(result, targets, patterns, victims, str(real),
+                 (small_data.train.size, small_data.test.size))
+
+
+def test_snooping_notebook_is_graded_normally_1_1_1_2(snoop) -> None:
+    assert_11_keeps_its_points(snoop.result)
+    q12 = question(snoop.result, "1.2")
+    assert (q12.status, q12.points, q12.section.errors) == ("pass", 10, []), verdicts(snoop.result)
+
+
+def test_rubric_reference_data_cache_and_results_cannot_be_read_1_2(snoop) -> None:
+    assert snoop.lines("READ") == []
+    blocked = snoop.lines("blocked")
+    assert [line.split(" ", 2)[2] for line in blocked] == snoop.targets
+    assert {line.split()[1] for line in blocked} <= {"FileNotFoundError", "PermissionError"}
+    assert snoop.lines("glob") == [f"glob 0 {p}" for p in snoop.patterns]
+    assert snoop.lines("stolen") == ["stolen 0"]
+
+
+def test_workdir_holds_only_the_provisioned_data_no_hidden_labels_1_2(snoop) -> None:
+    assert snoop.lines("FILE") == ["FILE ./mnist_test.npz", "FILE ./mnist_train.npz"]
+    train, test = snoop.sizes
+    assert snoop.lines("SIZES") == [f"SIZES {train} {test}"]  # not the held-out split
+    (tmp,) = snoop.lines("TMP")
+    listed = ast.literal_eval(tmp.removeprefix("TMP "))
+    others = [n for n in listed if n.startswith("grade-") and not n.startswith("grade-snooper-")]
+    assert others == [], listed  # no other student's working directory is visible
+
+
+def test_no_connection_to_loopback_or_outside_1_2(snoop) -> None:
+    assert snoop.lines("CONNECTED") == []
+    assert [line.rsplit(" ", 1)[0] for line in snoop.lines("no connection")] == [
+        "no connection 127.0.0.1", "no connection 192.0.2.1"]
+
+
+def test_other_submissions_and_results_cannot_be_written_1_2(snoop) -> None:
+    assert snoop.lines("WROTE") == [] and snoop.lines("OPENED") == []
+    blocked = snoop.lines("write blocked")
+    assert [line.split(" ", 3)[3] for line in blocked] == [*snoop.victims, snoop.real]
+    assert {line.split()[2] for line in blocked} <= {"FileNotFoundError", "PermissionError"}
+    # what it could write went to its private /tmp; the fixture checked the real files
+    assert snoop.lines("private copy written") == ["private copy written 2"]
+
+
+# ============================================================================================
+# Lies: patched libraries, objects that lie about their values and types
+# ============================================================================================
+
+SABOTAGE = """
+    import builtins
+    import json
+    np.array = lambda *args, **kwargs: np.zeros(3)
+    builtins.print = lambda *args, **kwargs: None
+    json.dump = lambda obj, fh, *args, **kwargs: fh.write('{"forged": {"ok": true}}')
+    np.savez = lambda *args, **kwargs: None
+    print("this print is swallowed")
+    """
+
+
+def test_patched_numpy_json_and_print_void_only_the_patching_question_1_2(grade_hostile) -> None:
+    r = grade_hostile([H11, CORRECT_11, H12, CORRECT_12, ("code", SABOTAGE)])
+    assert_11_keeps_its_points(r)
+    q12 = question(r, "1.2")
+    assert (q12.status, q12.points) == ("error", 0), verdicts(r)
+    assert messages(r, "1.2") == [
+        "could not inspect the notebook: inspecting the notebook's state produced no result"] * 3
+    assert q12.section.stdout == ""
+
+
+LIARS = """
+    import torch
+
+    class AlwaysEqual:
+        shape, dtype = (75, 1, 20), np.float32
+        def __eq__(self, other):
+            return True
+        def __len__(self):
+            return 75
+        def __array__(self, *args, **kwargs):
+            return np.ones(self.shape, np.float32)
+
+    class LyingTensor(torch.Tensor):
+        @property
+        def __class__(self):
+            return np.ndarray  # isinstance(y, np.ndarray) is True
+        def __eq__(self, other):
+            return torch.ones(75, 1, dtype=torch.bool)
+
+    X = AlwaysEqual()
+    y = torch.zeros(75, 1).as_subclass(LyingTensor)
+    """
+
+
+def test_objects_lying_about_value_and_type_earn_nothing_and_1_2_is_unaffected_1_1(
+        grade_hostile) -> None:
+    r = grade_hostile([H11, CORRECT_11, ("code", LIARS), H12, CORRECT_12])
+    q11 = question(r, "1.1")
+    assert q11.points == 0 and q11.status in ("fail", "error"), verdicts(r)
+    assert "'X'" in check_outcome(r, "1.1", "X equals the seeded data set").message
+    q12 = question(r, "1.2")
+    assert (q12.status, q12.points) == ("pass", 10), verdicts(r)
+
+
+STUCK_MODEL = """
+    import time
+
+    class Stuck(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+        def forward(self, x):
+            while True:
+                try:
+                    time.sleep(1)
+                except KeyboardInterrupt:
+                    pass  # ignores the grader's interrupt too
+
+    model = Stuck(model)
+    """
+
+
+def test_model_whose_forward_never_returns_stops_the_inspection_and_the_rest_1_2_1_4(
+        grade_hostile, lab9_rubric) -> None:
+    quick = lab9_rubric.model_copy(update={
+        "execution": lab9_rubric.execution.model_copy(update={"probe_timeout": 3})})
+    cells = [H11, CORRECT_11, H12, CORRECT_12, ("code", STUCK_MODEL), *LATER_14]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), rubric=quick, bound=50)
+    assert_11_keeps_its_points(r)
+    q12 = question(r, "1.2")
+    assert (q12.status, q12.points) == ("error", 0), verdicts(r)
+    assert messages(r, "1.2") == [
+        "could not inspect the notebook: inspecting the notebook's state timed out after 3 s"] * 3
+    reason = "the kernel stopped responding while the grader inspected it"
+    q14 = question(r, "1.4")
+    assert (q14.status, q14.points, q14.section.not_run_reason) == ("error", 0, reason)
+    assert q14.section.stdout == ""  # not run on a kernel known to be stuck
+
+
+FORGED_ANSWER = """
+    import json
+    real_dump = json.dump
+    LAYERS = [("Conv1d", {"in_channels": 1, "out_channels": 3, "kernel_size": [5], "stride": [1],
+                          "padding": [2]}),
+              ("ReLU", {}), ("MaxPool1d", {"kernel_size": 20, "stride": 20, "padding": 0}),
+              ("Flatten", {}), ("Linear", {"in_features": 3, "out_features": 1})]
+
+    def forged_dump(answer, fh, *args, **kwargs):
+        for key, item in answer.items():
+            if key.startswith("0:"):  # the first check's probe: describe a model that is not there
+                item.clear()
+                item.update(ok=True, type="Sequential", kind="module", module={
+                    "class": "Sequential", "training": True, "n_params": 22,
+                    "param_shapes": [[3, 1, 5], [3], [1, 3], [1]],
+                    "layers": [{"path": str(i), "type": t, "attrs": a, "bias": None}
+                               for i, (t, a) in enumerate(LAYERS)]})
+        return real_dump(answer, fh, *args, **kwargs)
+
+    json.dump = forged_dump
+    model = "no model at all"
+    """
+BUG_FORGED_PROBE = (
+    "not protected: probes run inside the student's kernel and import its (patchable) json and "
+    "numpy, so a notebook can rewrite its own answers; checks that need computed values on the "
+    "grader's inputs resist, structural ones (layers, types, shapes, forbidden-call logs) do not")
+
+
+@pytest.mark.xfail(reason=BUG_FORGED_PROBE, strict=True)
+def test_forged_probe_answer_without_a_model_earns_nothing_1_2(grade_hostile) -> None:
+    r = grade_hostile([H11, CORRECT_11, H12, ("code", FORGED_ANSWER)])
+    assert_11_keeps_its_points(r)
+    assert question(r, "1.2").points == 0, verdicts(r)
+
+
+# ============================================================================================
+# Not a notebook, an old notebook, an empty one, one without headings
+# ============================================================================================
+
+
+def _write_raw(path: Path, payload: bytes | str) -> Path:
+    if isinstance(payload, str):
+        payload = payload.encode()
+    path.write_bytes(payload)
+    return path
+
+
+UNUSABLE = {
+    "not_json": (b"print('hello')\n", "not a notebook: invalid JSON (line 1, column 1)"),
+    "empty": (b"", "the file is empty"),
+    "whitespace": (b"  \n\n", "the file is empty"),
+    "binary": (bytes(range(256)) * 4, "not a notebook: invalid JSON"),
+    "json_list": (b"[1, 2, 3]", "not a notebook: JSON without an 'nbformat' field"),
+    "no_nbformat": (b'{"cells": []}', "not a notebook: JSON without an 'nbformat' field"),
+    "cells_not_a_list": (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": 7}',
+                         "not a readable notebook: 'int' object is not iterable"),
+    "unknown_cell_type": (json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                      "cells": [{"cell_type": "weird", "id": "a", "source": "",
+                                                 "metadata": {}}]}).encode(),
+                          "invalid notebook structure: "),
+    "future_version": (b'{"nbformat": 99, "nbformat_minor": 0, "metadata": {}, "cells": []}',
+                       "not a readable notebook: Unsupported nbformat version 99"),
+}
+
+
+@pytest.mark.parametrize("kind", list(UNUSABLE))
+def test_unusable_file_is_fatal_naming_the_file(kind, tmp_path, grade, lab9_rubric,
+                                                small_data) -> None:
+    payload, said = UNUSABLE[kind]
+    path = _write_raw(tmp_path / f"{kind}.ipynb", payload)
+    r = grade(path, rubric_with(lab9_rubric, ["1.1", "1.2"]), small_data, confine=True)
+    assert r.fatal.startswith(f"{path}: ") and said in r.fatal, r.fatal
+    for q in r.questions:
+        assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, r.fatal)
+
+
+def test_nbformat_v3_notebook_is_upgraded_and_graded_1_1_1_2(tmp_path, grade, lab9_rubric,
+                                                             small_data) -> None:
+    v3 = nbformat.v3
+    code11, code12 = (build_notebook([cell]).cells[0].source for cell in (CORRECT_11, CORRECT_12))
+    nb = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[
+        v3.new_heading_cell("Exercise 1.1 – Build a synthetic 1D data set", level=2),
+        v3.new_code_cell(input=code11, language="python"),
+        v3.new_text_cell("markdown", source="## Exercise 1.2 – Define a ConvNet"),
+        v3.new_code_cell(input=code12, language="python"),
+    ])], metadata=v3.new_metadata(name="old"))
+    path = tmp_path / "old.ipynb"
+    path.write_text(nbformat.writes(nb, version=3))
+    assert json.loads(path.read_text())["nbformat"] == 3 and "worksheets" in path.read_text()
+    r = grade_confined(grade, path, rubric_with(lab9_rubric, ["1.1", "1.2"]), small_data)
+    assert not r.fatal
+    assert_11_keeps_its_points(r)
+    assert question(r, "1.2").points == 10, verdicts(r)
+
+
+def test_notebook_without_code_cells_fails_every_question_saying_what_is_missing(
+        grade_hostile) -> None:
+    r = grade_hostile([H11, ("md", "I thought about it."), H12])
+    assert not r.fatal
+    for qid in ("1.1", "1.2"):
+        q = question(r, qid)
+        assert (q.status, q.points) == ("fail", 0), verdicts(r)
+    assert check_outcome(r, "1.1", "X equals the seeded data set").message.startswith(
+        "no 'X' found at the end of the section")
+    assert "name 'model' is not defined" in check_outcome(r, "1.2", LAYERS).message
+
+
+def test_notebook_without_headings_is_graded_at_the_end_with_a_note(grade_hostile) -> None:
+    r = grade_hostile([CORRECT_11, CORRECT_12])
+    assert_11_keeps_its_points(r)
+    assert question(r, "1.2").points == 10, verdicts(r)
+    for qid, heading in (("1.1", "Exercise 1.1"), ("1.2", "Exercise 1.2")):
+        assert question(r, qid).section.note == (
+            f"heading '{heading}' not found in the notebook: graded on the state at the end of "
+            "the notebook")
+
+
+# ============================================================================================
+# A kernel that never starts
+# ============================================================================================
+
+
+NO_EXECUTABLE = ("the kernel did not start: FileNotFoundError: [Errno 2] No such file or "
+                 "directory: '/nonexistent/python3'")
+NO_ANSWER = "the kernel did not start: RuntimeError: Kernel didn't respond in 2 seconds"
+
+
+@pytest.mark.parametrize("command, said", [(["/nonexistent/python3"], NO_EXECUTABLE),
+                                           (["sleep", "97.3"], NO_ANSWER)],
+                         ids=["missing_executable", "never_answers"])
+def test_kernel_that_never_starts_is_fatal_for_every_question(
+        command, said, monkeypatch, grade_hostile, lab9_rubric) -> None:
+    from jupyter_client.manager import AsyncKernelManager
+
+    class NeverStarts(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            return list(command)
+
+    monkeypatch.setattr(kernel_module, "_make_kernel_manager",
+                        lambda config, runtime_dir: NeverStarts(kernel_name="python3"))
+    quick = lab9_rubric.model_copy(update={
+        "execution": lab9_rubric.execution.model_copy(update={"startup_timeout": 2})})
+    r = grade_hostile([H11, CORRECT_11, H12, CORRECT_12], rubric=quick, bound=20)
+    assert r.fatal == said
+    for q in r.questions:
+        assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, said)
+    left = subprocess.run(["pgrep", "-f", " ".join(command)], capture_output=True, text=True,
+                          check=False)
+    assert left.stdout == ""  # the would-be kernel was stopped
