@@ -15,6 +15,7 @@ import inspect
 import os
 import pickle
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -99,7 +100,8 @@ class Reference:
             self._memo[key] = value
             if disk is not None and seconds > self.SLOW_SECONDS:
                 disk.parent.mkdir(parents=True, exist_ok=True)
-                tmp = disk.with_suffix(".tmp")
+                # unique per writer: parallel workers may compute the same result at once
+                tmp = disk.with_name(f".{disk.name}.{os.getpid()}.{threading.get_ident()}.tmp")
                 with tmp.open("wb") as fh:
                     pickle.dump(value, fh)
                 tmp.replace(disk)

@@ -421,7 +421,7 @@ def cov_hidden() -> Cells:
 def pca_unscaled_no_plots() -> Cells:
     """1.2.2 not divided by the number of images; 1.2.3 and 1.2.5 computed but not plotted."""
     return pca_cells(q122="data_covmat = data_centered.T @ data_centered",
-                     q123=HANDOUT["q123"].replace("plt.plot(covmat_eig)\n", ""),
+                     q123=textwrap.dedent(HANDOUT["q123"]).replace("plt.plot(covmat_eig)\n", ""),
                      q125=HANDOUT["q125"].split("for i in range(10)")[0], q126=None)
 
 

@@ -8,6 +8,7 @@ execution goes on; a dead or hung kernel ends the session and is reported, never
 from __future__ import annotations
 
 import json
+import os
 import math
 import re
 import shutil
@@ -139,7 +140,13 @@ class KernelSession:
     def _launch_kwargs(self) -> dict:
         """Send the kernel's own stderr (ipykernel banners, shutdown noise) to a log file."""
         self._stderr = (self.runtime_dir / "kernel.log").open("ab")
-        return {"stderr": self._stderr, "stdout": self._stderr}
+        kwargs: dict = {"stderr": self._stderr, "stdout": self._stderr}
+        if not self.config.confine:  # the sandbox sets its own environment (confine.sandbox_env)
+            from grader.sandbox.confine import THREAD_ENV_VARS
+
+            threads = str(getattr(self.config.limits, "threads", 1) or 1)
+            kwargs["env"] = {**os.environ, **{name: threads for name in THREAD_ENV_VARS}}
+        return kwargs
 
     def close(self) -> None:
         client, self.client = self.client, None
