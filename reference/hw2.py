@@ -595,6 +595,32 @@ def reconstructions(ks: list[int], digit_images: np.ndarray, data: Any) -> dict[
     return {f"k = {k}": reconstruct(digit_images, p["mean"], p["eigvecs"], k) for k in ks}
 
 
+def reconstructions_between(lo: int, hi: int, digit_images: np.ndarray,
+                            data: Any) -> dict[str, np.ndarray]:
+    """1.2.6: reconstructions for every k in lo..hi (the handout accepts any k it suggests)."""
+    return reconstructions(list(range(lo, hi + 1)), digit_images, data)
+
+
+def knn_vote_dataset(k: int = 4, seed: int = 1) -> dict[str, Any]:
+    """2.1: points whose nearest neighbour is outvoted by the next k-1: a classifier that ignores
+    num_neighbors (1-NN) gets them wrong. Far-apart groups, distinct distances (no ties)."""
+    rng = np.random.default_rng(seed)
+    train, labels, test = [], [], []
+    for g in range(6):
+        centre = np.zeros(5)
+        centre[g % 5] = 100.0 * (g + 1)
+        near, far = rng.choice(4, size=2, replace=False)
+        direction = np.eye(5)[(g + 1) % 5]
+        test.append(centre)
+        train.append(centre + 1.0 * direction)
+        labels.append(int(near))
+        for j in range(k - 1):
+            train.append(centre - (2.0 + 0.5 * j) * direction)
+            labels.append(int(far))
+    return {"train_X": np.array(train), "train_y": np.array(labels, dtype=np.int64),
+            "test_X": np.array(test), "k": k}
+
+
 def softmax_inputs() -> dict[str, np.ndarray]:
     """2.2.2: a large-score vector (overflows a naive softmax) and a small ordinary one."""
     return {"big": np.array([1000.0, 1001.0, 999.0]), "small": np.array([0.5, -1.0, 2.0, 0.0])}

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from conftest import (
@@ -73,16 +74,7 @@ SHAPE, CNN_ACC, WRONG_PLOT = ("CNN((1, 28, 28), 10) maps images to 10 scores",
 PANELS = "one panel per first-layer filter"
 VOIDED = "question voided"
 
-RUBRIC_K = ("rubric: 1.2.6 accepts only the listed k (3..10, 12, 15, 16, 20, 25, 30, 32, 40, 50, "
-            "60, 64, 70, 75, 80, 90, 100), so a reconstruction from k = 35 components, within "
-            "the '3 <= k <= 100' the check's name promises, earns nothing")
-REFERENCE_1NN = ("reference: knn_tie_dataset cannot tell a 1-NN from a 4-NN: in every tie pattern "
-                 "the nearest neighbour's class is acceptable, so a KNNClassifier ignoring "
-                 "num_neighbors earns 10/10")
 
-BUG_CALL_CELL = ("grader bug: the kernel logs a forbidden call with ip.execution_count, which "
-                 "IPython 9 increments before running the cell, so the run-time message names the "
-                 "next executed cell (or 'cell ?' for the last one)")
 
 WORKERS = 2  # notebooks graded at once (the suite is sized for 2 cores)
 
@@ -107,15 +99,17 @@ PCA_KEYS = ("q11", "q121", "q122", "q123", "q124", "q125", "q126")
 ALL_PCA = ("1.1", "1.2.1", "1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.2.6")
 
 
-def pca_cells(load: str = LOAD, **answers: str | None) -> Cells:
-    """Imports, the data-loading cell, then each PCA question's heading and code: the handout's
-    answer unless `answers` replaces it (None leaves that question and those after it out)."""
+def pca_cells(load: str = LOAD, last: str = "q126", **answers: str | None) -> Cells:
+    """Imports, the data-loading cell, then each PCA question's heading and code up to `last`:
+    the handout's answer unless `answers` replaces it (None leaves that question out).
+
+    The cells of a question left out of the rubric belong to the graded section before them:
+    a figure they draw counts for that section's figure checks."""
     cells = [("code", PCA_IMPORTS), ("code", load)]
-    for key in PCA_KEYS:
+    for key in PCA_KEYS[:PCA_KEYS.index(last) + 1]:
         answer = answers.get(key, HANDOUT[key])
-        if answer is None:
-            break
-        cells += [("md", MD[key]), ("code", answer)]
+        if answer is not None:
+            cells += [("md", MD[key]), ("code", answer)]
     return cells
 
 
@@ -150,7 +144,7 @@ def cnn_cells(cnn_class: str, *after_model: str, plot_32: str | None = None,
 
 
 def epochs(opts_cell: str, n: int) -> str:
-    """The handout's 3.1 options cell with `n` epochs (the small data trains in seconds)."""
+    """A 3.1 options cell (`opts = {...}`) with `n` epochs instead of 5."""
     changed = opts_cell.replace("'epochs': 5", f"'epochs': {n}")
     assert changed != opts_cell
     return changed
@@ -256,8 +250,6 @@ def cell_index(result: GradeResult, snippet: str) -> int:
 
 
 def _notebook_sources(result: GradeResult) -> list[str]:
-    import nbformat
-
     return [c.source for c in nbformat.read(result.notebook, as_version=4).cells]
 
 
@@ -399,7 +391,7 @@ def cov_from_import() -> Cells:
 @notebook("1.2.2")
 def cov_getattr() -> Cells:
     """1.2.2 with `getattr(np, "cov")`."""
-    return pca_cells(q122='data_covmat = getattr(np, "cov")(data_centered.T)', q123=None)
+    return pca_cells(q122='data_covmat = getattr(np, "cov")(data_centered.T)', last="q122")
 
 
 MEAN_AS_ONE_NUMBER = """
@@ -414,7 +406,7 @@ def cov_hidden() -> Cells:
     """1.2.1 storing the mean of all pixels as data_mean (centering right); 1.2.2 with np.cov
     reached through a computed name, invisible to static analysis."""
     return pca_cells(q121=MEAN_AS_ONE_NUMBER,
-                     q122='data_covmat = getattr(np, "c" + "ov")(data_centered.T)', q123=None)
+                     q122='data_covmat = getattr(np, "c" + "ov")(data_centered.T)', last="q122")
 
 
 @notebook("1.2.2", "1.2.3", "1.2.5")
@@ -422,7 +414,8 @@ def pca_unscaled_no_plots() -> Cells:
     """1.2.2 not divided by the number of images; 1.2.3 and 1.2.5 computed but not plotted."""
     return pca_cells(q122="data_covmat = data_centered.T @ data_centered",
                      q123=textwrap.dedent(HANDOUT["q123"]).replace("plt.plot(covmat_eig)\n", ""),
-                     q125=HANDOUT["q125"].split("for i in range(10)")[0], q126=None)
+                     q124=None, q125=HANDOUT["q125"].split("for i in range(10)")[0],
+                     last="q125")
 
 
 def test_handout_answers_earn_every_automatic_point_1_1_to_1_2_6(pca_handout) -> None:
@@ -458,16 +451,16 @@ def test_centering_by_the_mean_of_all_pixels_keeps_only_data_mean_1_2_1(pca_vari
     assert not centered.passed and "'data_centered'" in centered.message
 
 
-def test_covariance_by_hand_over_n_minus_1_passes_1_2_2(pca_handout) -> None:
-    message = check_outcome(pca_handout, "1.2.2", COVMAT).message
-    assert "1/(N-1) convention" in message, verdicts(pca_handout)
-    assert check_outcome(pca_handout, "1.2.2", NO_COV).passed
-
-
 def test_data_mean_as_one_number_fails_data_mean_only_1_2_1(cov_hidden) -> None:
     assert status_points(cov_hidden, "1.2.1") == ("partial", 3), verdicts(cov_hidden)
     assert "shape (), expected (784,)" in check_outcome(cov_hidden, "1.2.1", MEAN).message
     assert check_outcome(cov_hidden, "1.2.1", CENTERED).passed
+
+
+def test_covariance_by_hand_over_n_minus_1_passes_1_2_2(pca_handout) -> None:
+    message = check_outcome(pca_handout, "1.2.2", COVMAT).message
+    assert "1/(N-1) convention" in message, verdicts(pca_handout)
+    assert check_outcome(pca_handout, "1.2.2", NO_COV).passed
 
 
 def test_covariance_not_divided_by_n_fails_both_conventions_1_2_2(pca_unscaled_no_plots) -> None:
@@ -517,7 +510,6 @@ def test_numpy_cov_by_a_computed_name_is_caught_at_run_time_1_2_2(cov_hidden) ->
     assert "although the code hides it" in message
 
 
-@pytest.mark.xfail(reason=BUG_CALL_CELL, strict=True)
 def test_numpy_cov_caught_at_run_time_names_its_cell_1_2_2(cov_hidden) -> None:
     cell = cell_index(cov_hidden, '"c" + "ov"')
     assert f"numpy.cov was called at run time (cell {cell})" in \
@@ -588,7 +580,6 @@ def test_reconstruction_without_adding_the_mean_back_fails_1_2_5_1_2_6(cov_numpy
     assert not check_outcome(cov_numpy, "1.2.6", RECONK).passed
 
 
-@pytest.mark.xfail(reason=RUBRIC_K, strict=True)
 def test_reconstruction_from_35_components_passes_1_2_6(cov_from_import) -> None:
     assert check_outcome(cov_from_import, "1.2.6", RECONK).passed, verdicts(cov_from_import)
 
@@ -784,16 +775,19 @@ def test_knn_voting_down_the_wrong_axis_fails_2_1(knn_wrong_axis) -> None:
         check_outcome(knn_wrong_axis, "2.1", KNN).message
 
 
-@pytest.mark.xfail(reason=REFERENCE_1NN, strict=True)
 def test_knn_ignoring_num_neighbors_fails_2_1(knn_one_neighbour) -> None:
-    assert not check_outcome(knn_one_neighbour, "2.1", KNN).passed, verdicts(knn_one_neighbour)
+    outcome = check_outcome(knn_one_neighbour, "2.1", "uses num_neighbors (the nearest point can "
+                                                      "be outvoted)")
+    assert not outcome.passed, verdicts(knn_one_neighbour)
+    assert "predictions wrong" in outcome.message
 
 
 def test_sklearn_kneighborsclassifier_voids_2_1_saying_why(knn_sklearn) -> None:
     assert status_points(knn_sklearn, "2.1") == ("fail", 0), verdicts(knn_sklearn)
     static = check_outcome(knn_sklearn, "2.1", NO_KNN).message
     cell = cell_index(knn_sklearn, "import KNeighborsClassifier")
-    assert f"uses sklearn.neighbors in cell {cell}, line 1: `from sklearn.neighbors import " \
+    assert f"uses sklearn.neighbors.KNeighborsClassifier in cell {cell}, line 1: " \
+           "`from sklearn.neighbors import " \
            "KNeighborsClassifier`" in static
     assert "the handout allows scipy.spatial.KDTree and scipy.stats.mode, not a library KNN" \
            in static
@@ -916,18 +910,17 @@ SINGLE_FILTER_PLOT = """
     """
 
 
-# The training batches in the order the calibration reference draws them (reference.train_cnn)
-SEEDED_LOADERS = BUILD.HW2_CNN_LOADERS.replace(
-    "shuffle=True)", "shuffle=True,\n    generator=torch.Generator().manual_seed(0))", 1)
+# "You will need to adjust ... training options": on 300 images, 10 epochs of batches of 32
+# reach about 0.92 (4 seeds of the reference: 0.914-0.922), far above the calibrated 0.824.
+TUNED_OPTS = epochs(ERIN["q31_opts"], 10).replace("'batch_size': 64", "'batch_size': 32")
 
 
 @notebook("3.1", "3.2")
 def cnn_trained() -> Cells:
-    """erin's 3.1 and 3.2, trained as the calibration reference is (seeded, 5 epochs, batches
-    in the same order; tqdm.notebook progress bars), misclassified digits and one panel per
-    filter plotted."""
-    assert SEEDED_LOADERS != BUILD.HW2_CNN_LOADERS
-    return cnn_cells(ERIN["q31_class"], ERIN["q31_opts"], SEEDED_LOADERS, ERIN["q31_train"],
+    """erin's 3.1 and 3.2 (seeded, tqdm.notebook progress bars) trained 10 epochs in batches of
+    32, misclassified digits and one panel per filter plotted."""
+    assert "'batch_size': 32" in TUNED_OPTS
+    return cnn_cells(ERIN["q31_class"], TUNED_OPTS, BUILD.HW2_CNN_LOADERS, ERIN["q31_train"],
                      ERIN["q31_wrong"], plot_32=ERIN["q32_plot"])
 
 
@@ -959,13 +952,13 @@ def test_cnn_built_per_the_spec_maps_images_to_10_scores_3_1(cnn_trained) -> Non
     assert "CNN([1, 28, 28], 10) maps a batch of 6 images to shape (6, 10)" in shape.message
 
 
-def test_cnn_trained_as_the_calibration_reference_passes_3_1(cnn_trained, reference) -> None:
+def test_cnn_trained_10_epochs_passes_the_calibrated_accuracy_3_1(cnn_trained, reference) -> None:
     outcome = check_outcome(cnn_trained, "3.1", CNN_ACC)
     assert (outcome.passed, outcome.points) == (True, 9), verdicts(cnn_trained)
     assert "'model'" in outcome.message
-    reference_accuracy = reference.call("calibration_cnn_accuracy")
-    accuracy = assert_accuracy_verdict_follows_its_threshold(outcome, reference_accuracy)
-    assert accuracy == pytest.approx(reference_accuracy, abs=0.02)
+    assert_accuracy_verdict_follows_its_threshold(
+        outcome, reference.call("calibration_cnn_accuracy"), tier_gap=0.99 - 0.97,
+        tier_fraction=0.5)
     assert check_outcome(cnn_trained, "3.1", WRONG_PLOT).passed
     assert status_points(cnn_trained, "3.1") == ("pass", 15)
 

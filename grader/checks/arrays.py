@@ -158,8 +158,10 @@ class ValueMatches(CheckType):
         sentences = []
         names = ctx.plan_state.get("names") or self.names(p)
         candidates = list(zip(names, results[len(input_names):]))
-        present = [(n, r) for n, r in candidates if r.ok and r.data.get("kind") in
-                   ("array", "summary", "value")]
+        explicit = set(self.names(p))
+        present = [(n, r) for n, r in candidates if r.ok and (
+            r.data.get("kind") in ("array", "summary")
+            or (r.data.get("kind") == "value" and n in explicit))]
         if not present and candidates:
             wanted = " or ".join(f"'{n}'" for n in self.names(p) if n != self.SECTION)
             assigned = ctx.plan_state.get("assigned") or []

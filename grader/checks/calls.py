@@ -229,7 +229,8 @@ class ClassPredictions(CheckType):
             return failed(r.failure_sentence(call))
         hits = r.data.get("forbidden_hits") or {}
         if hits:
-            return Verdict(0.0, f"{call} runs {', '.join(sorted(hits))} code, which this "
+            libraries = sorted({".".join(h.split(".")[:2]) for h in hits})
+            return Verdict(0.0, f"{call} runs {', '.join(libraries)} code, which this "
                                 "question forbids", voids_question=True)
         kept = [v for v, s in zip(r.data.get("steps", []), p.steps) if s.keep]
         pred = as_array(kept[0]) if kept else None

@@ -498,6 +498,13 @@ def __grader_setup__(forbidden_calls):
 
     ip.events.register("post_execute", on_post_execute)
 
+    cell_number = [0]  # student cells run so far; silent grader code fires no pre_run_cell
+
+    def on_pre_run_cell(*args):
+        cell_number[0] += 1
+
+    ip.events.register("pre_run_cell", on_pre_run_cell)
+
     for dotted in forbidden_calls:
         modname, _, attr = dotted.rpartition(".")
         try:
@@ -508,7 +515,11 @@ def __grader_setup__(forbidden_calls):
 
         def make(original, dotted):
             def traced(*args, **kwargs):
-                calllog.items.append({"call": dotted, "execution_count": ip.execution_count})
+                import sys
+                caller = sys._getframe(1)
+                # only the notebook's own code counts, not a library that uses it internally
+                if caller.f_globals.get("__name__") == "__main__":
+                    calllog.items.append({"call": dotted, "execution_count": cell_number[0]})
                 return original(*args, **kwargs)
             traced.__wrapped__ = original
             traced.__name__ = getattr(original, "__name__", attr)
