@@ -20,7 +20,12 @@ from grader.checks.base import PlanContext, ScoreContext
 from grader.data import DataBundle, provision
 from grader.expected import Reference
 from grader.notebook import (
-    LoadedNotebook, NotebookError, Section, assigned_names, load_notebook, locate_sections,
+    LoadedNotebook,
+    NotebookError,
+    Section,
+    assigned_names,
+    load_notebook,
+    locate_sections,
 )
 from grader.results import Figure, GradeResult, QuestionResult, SectionRecord
 from grader.rubric import Rubric

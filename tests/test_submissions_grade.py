@@ -39,11 +39,11 @@ def hw2_config(tmp_path_factory: pytest.TempPathFactory) -> GradeConfig:
     )
 
 
-def verdicts(result) -> dict[str, tuple[str, float]]:  # noqa: ANN001
+def verdicts(result) -> dict[str, tuple[str, float]]:
     return {q.id: (q.status, q.points) for q in result.questions}
 
 
-def messages(result, qid: str) -> str:  # noqa: ANN001
+def messages(result, qid: str) -> str:
     q = next(q for q in result.questions if q.id == qid)
     errors = [f"{e.ename}: {e.evalue}" for e in (q.section.errors if q.section else [])]
     return " | ".join([c.message for c in q.checks] + errors)

@@ -8,8 +8,8 @@ execution goes on; a dead or hung kernel ends the session and is reported, never
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import re
 import shutil
 import tempfile
