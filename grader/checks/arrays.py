@@ -32,7 +32,9 @@ def value_of(result: OpResult, name: str) -> tuple[Any, str]:
     if isinstance(value, dict) and "__unsupported__" in value:
         return None, f"'{name}' could not be captured: {value['__unsupported__']}"
     if isinstance(value, dict) and "__type__" in value:
-        return None, f"'{name}' is a {value['__type__']}, not an array"
+        kind = value["__type__"]
+        return None, f"'{name}' is {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}, " \
+                     "not an array"
     return value, ""
 
 

@@ -64,6 +64,8 @@ class Figures(CheckType):
         return []
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        if not ctx.section.executed:
+            return failed(f"the section did not run: {ctx.section.not_run_reason}")
         figs = ctx.section.figure_summaries
         if len(figs) < p.min_figures:
             return failed(f"the section drew {len(figs)} figure(s); at least {p.min_figures} "

@@ -129,7 +129,8 @@ class KernelSession:
             raise KernelStartError(self.dead_reason) from None
         setup = (
             "(lambda g: (exec(compile(" + repr(SETUP_SOURCE) + ", '<grader-setup>', 'exec'), g), "
-            f"g['__grader_setup__']({self.config.forbidden_calls!r})))"
+            f"g['__grader_setup__']({self.config.forbidden_calls!r}, "
+            f"{self.config.max_output_bytes!r})))"
             "({'get_ipython': get_ipython})"
         )
         reply = self._run_silent(setup, self.config.startup_timeout)
@@ -283,13 +284,21 @@ class KernelSession:
         return reply["content"] if reply else None
 
 
+_SILENT_ERRORS = {
+    "MemoryError": "out of memory: the notebook asked for more than its memory limit",
+    "KeyboardInterrupt": "the cell was interrupted",
+}
+
+
 def _error_from_outputs(outputs: list, index: int, source: str) -> CellError | None:
     for out in outputs:
         if out.get("output_type") == "error":
+            ename = out.get("ename", "Error")
+            evalue = strip_ansi(str(out.get("evalue", "")))[:2000]
             return CellError(
                 cell_index=index,
-                ename=out.get("ename", "Error"),
-                evalue=strip_ansi(str(out.get("evalue", "")))[:2000],
+                ename=ename,
+                evalue=evalue or _SILENT_ERRORS.get(ename, ""),
                 traceback=strip_ansi("\n".join(out.get("traceback", [])))[-8000:],
                 source=source,
             )

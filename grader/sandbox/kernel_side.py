@@ -77,6 +77,12 @@ def _grader_main(request_path, out_json, out_npz):
             raise LookupError(f"name '{name}' is not defined")
         return user_ns[name]
 
+    def require_torch():
+        torch = _torch()
+        if torch is None:
+            raise LookupError("the notebook never imported torch, so it has no model to run")
+        return torch
+
     def is_module(obj):
         torch = _torch()
         return torch is not None and isinstance(obj, torch.nn.Module)
@@ -257,8 +263,6 @@ def _grader_main(request_path, out_json, out_npz):
 
     def op_forward(op, inputs):
         torch = _torch()
-        if torch is None:
-            raise LookupError("the notebook never imported torch, so it has no model to run")
         if "construct" in op:
             cls = lookup(op["construct"])
             args = load_inputs(op.get("args", []), inputs)
@@ -268,6 +272,7 @@ def _grader_main(request_path, out_json, out_npz):
             return forward_candidates(op, inputs)
         else:
             model = copy.deepcopy(lookup(op["name"]))
+        require_torch()
         x = torch.from_numpy(numpy.array(inputs[op["input"]]))
         result = {}
         if op.get("random_params_seed") is not None:
@@ -287,7 +292,7 @@ def _grader_main(request_path, out_json, out_npz):
 
     def forward_candidates(op, inputs):
         """Predictions of every module that maps the input batch to the wanted output width."""
-        torch = _torch()
+        torch = require_torch()
         x = torch.from_numpy(numpy.array(inputs[op["input"]]))
         names = op["names"]
         pool = [(n, user_ns[n]) for n in names if n != "*" and n in user_ns]
@@ -397,7 +402,7 @@ def _grader_main(request_path, out_json, out_npz):
 
 
 SETUP_SOURCE = r'''
-def __grader_setup__(forbidden_calls):
+def __grader_setup__(forbidden_calls, max_cell_output):
     """Install the figure log and the forbidden-call tracers. Runs once before any student cell."""
     import importlib
     import types
@@ -500,8 +505,32 @@ def __grader_setup__(forbidden_calls):
 
     cell_number = [0]  # student cells run so far; silent grader code fires no pre_run_cell
 
+    output_left = [max_cell_output]
+
     def on_pre_run_cell(*args):
         cell_number[0] += 1
+        output_left[0] = max_cell_output
+
+    def capped(write):
+        # A print loop must not flood the grader with gigabytes of stream messages.
+        def write_capped(text):
+            if output_left[0] <= 0:
+                return len(text)
+            if len(text) > output_left[0]:
+                kept = text[:output_left[0]]
+                output_left[0] = 0
+                write(kept)
+                return write("\n[grader: this cell printed too much; the rest was dropped]\n")
+            output_left[0] -= len(text)
+            return write(text)
+        return write_capped
+
+    import sys
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.write = capped(stream.write)
+        except Exception:
+            pass
 
     ip.events.register("pre_run_cell", on_pre_run_cell)
 
