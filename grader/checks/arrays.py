@@ -33,8 +33,8 @@ def value_of(result: OpResult, name: str) -> tuple[Any, str]:
         return None, f"'{name}' could not be captured: {value['__unsupported__']}"
     if isinstance(value, dict) and "__type__" in value:
         kind = value["__type__"]
-        return None, f"'{name}' is {'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}, " \
-                     "not an array"
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        return None, f"'{name}' is {article} {kind}, not an array"
     return value, ""
 
 
