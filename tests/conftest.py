@@ -9,6 +9,7 @@ code in the sandbox (needs bubblewrap); the default is unconfined.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import textwrap
 from collections.abc import Callable, Iterable
@@ -26,6 +27,15 @@ REPO = Path(__file__).resolve().parents[1]
 RUBRICS = REPO / "rubrics"
 
 Cells = list[tuple[str, str]]
+
+
+def load_build():
+    """submissions/build.py as a module: the example notebooks' cell texts, for reuse in tests."""
+    spec = importlib.util.spec_from_file_location("submissions_build",
+                                                  REPO / "submissions" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def confine_from_env() -> bool:

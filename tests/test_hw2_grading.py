@@ -14,7 +14,6 @@ accuracy thresholds in force are the calibrated ones.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import textwrap
 from collections.abc import Callable, Iterator
@@ -25,11 +24,11 @@ import nbformat
 import numpy as np
 import pytest
 from conftest import (
-    REPO,
     RUBRICS,
     Cells,
     check_outcome,
     confine_from_env,
+    load_build,
     question,
     rubric_with,
     verdicts,
@@ -43,16 +42,7 @@ from grader.results import CheckOutcome, GradeResult
 from grader.rubric import Rubric, load_rubric
 from reference import hw2
 
-
-def _load_build():
-    spec = importlib.util.spec_from_file_location("submissions_build",
-                                                  REPO / "submissions" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BUILD = _load_build()
+BUILD = load_build()
 HANDOUT, ERIN, MD = BUILD.HANDOUT_HW2, BUILD.ERIN, BUILD.HW2_MD
 
 # Check names in rubrics/hw2.yaml

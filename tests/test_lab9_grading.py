@@ -8,15 +8,14 @@ handout's verbatim answers, dan: odd but correct) and varied here. Data: 300 tra
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import nbformat
 import pytest
 from conftest import (
-    REPO,
     build_notebook,
     check_outcome,
+    load_build,
     question,
     rubric_with,
     verdicts,
@@ -25,16 +24,7 @@ from conftest import (
 
 from grader.results import GradeResult
 
-
-def _load_build():
-    spec = importlib.util.spec_from_file_location("submissions_build",
-                                                  REPO / "submissions" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BUILD = _load_build()
+BUILD = load_build()
 ALICE, HANDOUT, DAN = BUILD.ALICE, BUILD.HANDOUT_LAB9, BUILD.DAN
 
 # Check names in rubrics/lab9.yaml
