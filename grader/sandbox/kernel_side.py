@@ -1,4 +1,4 @@
-"""Code that runs INSIDE the student's kernel, sent as source text (never imported by the grader).
+"""Code that runs INSIDE the student's kernel, sent as source text (the grader only reads it).
 
 It takes a JSON request of probe operations, runs them against the student's namespace on inputs the
 grader wrote into the sandbox, and writes back plain data only: a JSON tree (`out.json`) whose arrays
@@ -6,6 +6,7 @@ live in an uncompressed, pickle-free `out.npz`. The grader validates both before
 trusted. Everything is defined inside `_grader_main` so the student's namespace gets no new names.
 """
 
+import functools
 
 
 def _grader_main(request_path, out_json, out_npz):
@@ -560,6 +561,7 @@ def __grader_setup__(forbidden_calls, max_cell_output):
 '''
 
 
+@functools.cache
 def probe_source() -> str:
     """The source of `_grader_main`, to be exec'd in a private globals dict inside the kernel."""
     import inspect
