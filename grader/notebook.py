@@ -135,17 +135,30 @@ def locate_sections(nb: nbformat.NotebookNode, questions: list[QuestionSpec]) ->
     return sections
 
 
+_MAGIC_LINE = re.compile(r"^\s*[%!?]")
+
+
+def python_source(source: str) -> str:
+    """A code cell's text with IPython magics, shell escapes and help lines blanked (lines kept)."""
+    return "\n".join("" if _MAGIC_LINE.match(line) else line for line in source.splitlines())
+
+
+def parse_cell(source: str) -> ast.Module | None:
+    """The cell's syntax tree (magics blanked), or None when it is not valid Python."""
+    try:
+        with warnings.catch_warnings():  # student code's invalid escapes are not our warnings
+            warnings.simplefilter("ignore")
+            return ast.parse(python_source(source))
+    except SyntaxError:
+        return None
+
+
 def assigned_names(sources: list[str]) -> list[str]:
     """Top-level names the cells bind (assignments, for-loops, with-as), most recent first."""
     names: list[str] = []
     for source in sources:
-        text = "\n".join("" if re.match(r"\s*[%!]", line) else line
-                          for line in source.splitlines())
-        try:
-            with warnings.catch_warnings():  # student code's invalid escapes are not our warnings
-                warnings.simplefilter("ignore")
-                tree = ast.parse(text)
-        except SyntaxError:
+        tree = parse_cell(source)
+        if tree is None:
             continue
         for node in tree.body:
             for sub in ast.walk(node):

@@ -9,8 +9,6 @@ Run time: the kernel wraps each forbidden callable before the first student cell
 from __future__ import annotations
 
 import ast
-import re
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +22,7 @@ from grader.checks.base import (
     passed,
     register,
 )
-
-_MAGIC = re.compile(r"^\s*[%!?]")
+from grader.notebook import parse_cell, python_source
 
 
 @dataclass(frozen=True)
@@ -34,10 +31,6 @@ class Finding:
     line: int
     name: str
     code: str
-
-
-def _clean(source: str) -> str:
-    return "\n".join("" if _MAGIC.match(line) else line for line in source.splitlines())
 
 
 class _Resolver(ast.NodeVisitor):
@@ -107,16 +100,12 @@ def find_forbidden(sources: dict[int, str], names: list[str]) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple[int, int, str]] = set()
     for index in sorted(sources):
-        source = _clean(sources[index])
-        try:
-            with warnings.catch_warnings():  # student code's invalid escapes are not our warnings
-                warnings.simplefilter("ignore")
-                tree = ast.parse(source)
-        except SyntaxError:
+        tree = parse_cell(sources[index])
+        if tree is None:
             continue
         resolver = _Resolver(aliases)
         resolver.visit(tree)
-        lines = source.splitlines()
+        lines = python_source(sources[index]).splitlines()
         for line, used in resolver.used:
             for bad in names:
                 if used == bad or used.startswith(bad + "."):

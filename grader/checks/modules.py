@@ -97,6 +97,14 @@ def construct_op(src: ModelSource) -> dict[str, Any]:
             "args": [_tuple_literal(a) for a in src.construct_args], "seed": src.seed}
 
 
+def forward_op(p: Any, ctx: PlanContext, hint: str) -> tuple[dict[str, Any], np.ndarray]:
+    """A probe running the student's model (or a fresh `p.cls(...)`) on `p.inputs`' batch."""
+    x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
+    op: dict[str, Any] = {"op": "forward", "input": ctx.add_input(x, hint)}
+    op.update(construct_op(p) if p.cls else {"name": p.artifact})
+    return op, x
+
+
 def _tuple_literal(a: Any) -> Any:
     return {"tuple": [{"literal": x} for x in a]} if isinstance(a, list) else {"literal": a}
 
@@ -151,12 +159,8 @@ class ModuleBehaviour(CheckType):
         rtol: float = 1e-4
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
-        key = ctx.add_input(x, "behaviour")
-        state["inputs"] = x
-        op: dict[str, Any] = {"op": "forward", "input": key, "random_params_seed": p.weights_seed,
-                              "random_scale": p.weight_scale}
-        op.update(construct_op(p) if p.cls else {"name": p.artifact})
+        op, state["inputs"] = forward_op(p, ctx, "behaviour")
+        op.update(random_params_seed=p.weights_seed, random_scale=p.weight_scale)
         return [op]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -196,9 +200,7 @@ class ModuleOutputs(CheckType):
         rtol: float = 0.0
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
-        op: dict[str, Any] = {"op": "forward", "input": ctx.add_input(x, "outputs")}
-        op.update(construct_op(p) if p.cls else {"name": p.artifact})
+        op, _ = forward_op(p, ctx, "outputs")
         return [op, {"op": "value", "name": p.artifact, "params": False}]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -306,10 +308,8 @@ class ModuleForwardShape(CheckType):
         output_shape: list[int | None]  # None: the batch size
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
+        op, x = forward_op(p, ctx, "shape")
         state["n"] = len(x)
-        op: dict[str, Any] = {"op": "forward", "input": ctx.add_input(x, "shape")}
-        op.update(construct_op(p) if p.cls else {"name": p.artifact})
         return [op]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
