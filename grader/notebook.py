@@ -7,11 +7,9 @@ artifacts are captured when execution reaches that boundary.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,41 +131,3 @@ def locate_sections(nb: nbformat.NotebookNode, questions: list[QuestionSpec]) ->
             note=f"heading '{q.heading}' not found in the notebook: graded on the state {where}",
         ))
     return sections
-
-
-_MAGIC_LINE = re.compile(r"^\s*[%!?]")
-
-
-def python_source(source: str) -> str:
-    """A code cell's text with IPython magics, shell escapes and help lines blanked (lines kept)."""
-    return "\n".join("" if _MAGIC_LINE.match(line) else line for line in source.splitlines())
-
-
-def parse_cell(source: str) -> ast.Module | None:
-    """The cell's syntax tree (magics blanked), or None when it is not valid Python."""
-    try:
-        with warnings.catch_warnings():  # student code's invalid escapes are not our warnings
-            warnings.simplefilter("ignore")
-            return ast.parse(python_source(source))
-    except SyntaxError:
-        return None
-
-
-def assigned_names(sources: list[str]) -> list[str]:
-    """Top-level names the cells bind (assignments, for-loops, with-as), most recent first."""
-    names: list[str] = []
-    for source in sources:
-        tree = parse_cell(source)
-        if tree is None:
-            continue
-        for node in tree.body:
-            for sub in ast.walk(node):
-                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                    break
-                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                    names.append(sub.id)
-    seen: list[str] = []
-    for n in reversed(names):
-        if n not in seen:
-            seen.append(n)
-    return seen

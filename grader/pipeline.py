@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.capture import QuestionCapture, capture_question
+from grader.cellsource import assigned_names
 from grader.checks.base import PlanContext, ScoreContext
 from grader.data import DataBundle, provision
 from grader.expected import Reference
@@ -23,7 +24,6 @@ from grader.notebook import (
     LoadedNotebook,
     NotebookError,
     Section,
-    assigned_names,
     load_notebook,
     locate_sections,
 )

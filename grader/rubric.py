@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from grader.checks import registry
+
 
 class RubricError(ValueError):
     """A rubric that cannot be used; the message names the file and line."""
@@ -192,8 +194,6 @@ def parse_rubric(text: str, path: Path) -> Rubric:
 
 def _validate_check_params(rubric: Rubric, path: Path, lines: dict[tuple, int]) -> None:
     """Each check's parameters against its check type's model (unknown types and typos)."""
-    from grader.checks import registry
-
     problems = []
     for qi, q in enumerate(rubric.questions):
         for ci, c in enumerate(q.checks):

@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
+from grader.cellsource import parse_cell, python_source
 from grader.checks.base import (
     CheckType,
     OpResult,
@@ -22,7 +23,6 @@ from grader.checks.base import (
     passed,
     register,
 )
-from grader.notebook import parse_cell, python_source
 
 
 @dataclass(frozen=True)
