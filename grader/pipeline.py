@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import __version__ as GRADER_VERSION
 from grader.capture import QuestionCapture, capture_question
 from grader.cellsource import assigned_names
 from grader.checks.base import PlanContext, ScoreContext
@@ -31,8 +32,6 @@ from grader.results import Figure, GradeResult, QuestionResult, SectionRecord
 from grader.rubric import Rubric
 from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
 from grader.score import score_question
-
-GRADER_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True)

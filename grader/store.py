@@ -1,30 +1,14 @@
-"""Store stage: graded results -> the class gradebook (SQLite) and the cache of executions.
+"""Store stage: graded results -> the class gradebook, `<out>/gradebook.sqlite`.
 
-`Gradebook(out_dir)` is `<out>/gradebook.sqlite`: one row per student in `submissions` and one per
-question in `questions`, written in one transaction per submission (WAL journal, synchronous=FULL), so
-a grader killed mid-batch loses nothing it had already recorded and never leaves half a submission.
-Only the process that runs the batch writes it; workers send their results back to that process.
-
-`ExecutionCache(out_dir)` keeps each student's last `Execution` under `<out>/.cache/executions/`
-(pickled: the grader produced it from validated plain data; the folder is the grader's, mode 0700,
-never inside a sandbox), together with the signatures that decide whether it may be re-scored.
-
-The re-score rule (`grade --rescore`): a cached execution can be scored against a new rubric when
- - the notebook file is byte-identical (same sha256),
- - the execution settings are equal: the rubric's reference module, data layouts, execution time
-   limits, resource limits, forbidden calls and the list of (question id, heading) pairs (sections are
-   cut at headings), plus the data's fingerprint, --cell-timeout, --notebook-timeout and the sandbox;
- - every question's *plan* is equal: its heading and its checks in order, each as its type and
-   parameters with the score-only fields (`SCORE_ONLY_FIELDS`, at any depth) removed.
-Anything else a check says may change what is asked of the notebook, so it counts as a change.
+`Gradebook(out_dir)` holds one row per student in `submissions` and one per question in `questions`,
+written in one transaction per submission (WAL journal, synchronous=FULL), so a grader killed
+mid-batch loses nothing it had already recorded and never leaves half a submission. Only the process
+that runs the batch writes it; workers send their results back to that process.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import pickle
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,18 +16,9 @@ from pathlib import Path
 from typing import Any, Self
 
 from grader.results import GradeResult
-from grader.rubric import QuestionSpec, Rubric
 
 GRADEBOOK_NAME = "gradebook.sqlite"
-CACHE_DIR_NAME = ".cache"
 SCHEMA_VERSION = 1
-CACHE_FORMAT = 1
-
-SCORE_ONLY_FIELDS = frozenset({
-    "points", "name", "threshold", "tiers", "min", "max", "atol", "rtol", "margin", "weight_atol",
-    "loss_rtol", "requires",
-})
-"""Check fields that change how captured data is scored, never what is captured."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -305,160 +280,3 @@ def _submission_row(cur: sqlite3.Cursor, row: tuple) -> SubmissionRow:
     return SubmissionRow(**d)
 
 
-# -- signatures --------------------------------------------------------------------------------
-def _without_score_fields(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_score_fields(v) for k, v in sorted(value.items())
-                if k not in SCORE_ONLY_FIELDS}
-    if isinstance(value, list | tuple):
-        return [_without_score_fields(v) for v in value]
-    return value
-
-
-def question_plan(question: QuestionSpec) -> dict[str, Any]:
-    """What a question asks of a notebook: its heading and its checks minus score-only fields."""
-    return {
-        "heading": question.heading,
-        "checks": [{"type": c.type, "params": _without_score_fields(c.params)}
-                   for c in question.checks],
-    }
-
-
-def _sha(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def plan_signatures(rubric: Rubric) -> dict[str, str]:
-    """Question id -> sha256 of its plan (see the module docstring)."""
-    return {q.id: _sha(question_plan(q)) for q in rubric.questions}
-
-
-def execution_key(rubric: Rubric, data_fingerprint: str, cell_timeout: float | None,
-                  notebook_timeout: float | None, confine: bool) -> dict[str, Any]:
-    """Everything outside the questions' checks that shapes what an execution captured."""
-    return {
-        "reference": rubric.reference,
-        "data": rubric.data.model_dump(),
-        "execution": rubric.execution.model_dump(),
-        "limits": rubric.limits.model_dump(),
-        "forbidden_calls": list(rubric.forbidden_calls),
-        "sections": [[q.id, q.heading] for q in rubric.questions],
-        "data_fingerprint": data_fingerprint,
-        "cell_timeout": cell_timeout,
-        "notebook_timeout": notebook_timeout,
-        "sandbox": confine,
-    }
-
-
-def reference_source_sha256(module: str) -> str:
-    """sha256 of reference/<module>.py, read without importing it (it imports torch)."""
-    path = Path(__file__).resolve().parents[1] / "reference" / f"{module}.py"
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
-def settings_sha256(key: dict[str, Any], reference_sha256: str) -> str:
-    """What, besides notebook, rubric and grader version, must be unchanged to skip a student."""
-    return _sha({"execution": key, "reference_source": reference_sha256})
-
-
-def describe_plan_change(qid: str, old: dict[str, Any] | None, new: dict[str, Any],
-                         names: list[str]) -> str:
-    """One sentence saying how a question's plan changed (`names`: the new checks' names)."""
-    if old is None:
-        return f"question {qid} is new in the rubric"
-    if old["heading"] != new["heading"]:
-        return f"question {qid}: the heading changed ('{old['heading']}' -> '{new['heading']}')"
-    if len(old["checks"]) != len(new["checks"]):
-        return (f"question {qid}: it has {len(new['checks'])} checks, the executions were "
-                f"captured for {len(old['checks'])}")
-    for i, (a, b) in enumerate(zip(old["checks"], new["checks"], strict=True)):
-        label = f"check {i + 1}" + (f" '{names[i]}'" if i < len(names) and names[i] else "")
-        if a["type"] != b["type"]:
-            return f"question {qid}, {label}: type changed ({a['type']} -> {b['type']})"
-        keys = sorted(k for k in set(a["params"]) | set(b["params"])
-                      if a["params"].get(k) != b["params"].get(k))
-        if keys:
-            return f"question {qid}, {label}: {', '.join(keys)} changed"
-    return f"question {qid}: its plan changed"
-
-
-def describe_key_change(old: dict[str, Any], new: dict[str, Any]) -> str:
-    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    words = {
-        "sections": "the rubric's questions or headings (sections are cut at headings)",
-        "data_fingerprint": "the data (--data / --train-limit)",
-        "sandbox": "the sandbox setting",
-    }
-    return "the execution settings changed: " + ", ".join(words.get(k, k) for k in keys)
-
-
-# -- execution cache ---------------------------------------------------------------------------
-@dataclass
-class CacheHeader:
-    """What a cached execution was captured for: read without loading the execution itself."""
-
-    notebook_sha256: str
-    grader_version: str
-    execution_key: dict[str, Any]
-    plans: dict[str, dict[str, Any]]  # question id -> question_plan()
-    executed_at: str
-    worker: str
-    format: int = CACHE_FORMAT
-
-
-class ExecutionCache:
-    """`<out>/.cache/executions/<student>-<hash>.pkl`: a `CacheHeader` pickle, then the Execution.
-
-    Written atomically, only by the batch's own process.
-    """
-
-    def __init__(self, out_dir: Path) -> None:
-        self.root = out_dir / CACHE_DIR_NAME
-        self.dir = self.root / "executions"
-
-    def path_for(self, student: str) -> Path:
-        digest = hashlib.sha256(student.encode()).hexdigest()[:12]
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in student)[:60]
-        return self.dir / f"{safe}-{digest}.pkl"
-
-    def save(self, student: str, header: CacheHeader, execution: Any) -> Path:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root, 0o700)
-        path = self.path_for(student)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with tmp.open("wb") as fh:
-                pickle.dump(header, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                pickle.dump(execution, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
-
-    def header(self, student: str) -> CacheHeader | None:
-        """The header, or None when there is no cache entry or it is from another format."""
-        loaded = self._load(student, body=False)
-        return loaded[0] if loaded else None
-
-    def execution(self, student: str) -> Any | None:
-        """The cached `Execution`, or None."""
-        loaded = self._load(student, body=True)
-        return loaded[1] if loaded else None
-
-    def _load(self, student: str, body: bool) -> tuple[CacheHeader, Any] | None:
-        try:
-            with self.path_for(student).open("rb") as fh:
-                # Written by this grader from validated plain data, in a folder only it uses.
-                header = pickle.load(fh)
-                if not isinstance(header, CacheHeader) or header.format != CACHE_FORMAT:
-                    return None
-                return header, (pickle.load(fh) if body else None)
-        except FileNotFoundError:
-            return None
-        except Exception:  # noqa: BLE001  (truncated, or from an incompatible grader: re-execute)
-            return None

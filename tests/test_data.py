@@ -14,8 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import data
-from grader.data import DataBundle, DataError, Split, load_data, provision, read_idx, write_idx
+from grader.data import (
+    DataBundle,
+    DataError,
+    Split,
+    load_data,
+    provision,
+    read_idx,
+    sources,
+    write_idx,
+)
 
 MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 needs_mnist = pytest.mark.skipif(
@@ -84,7 +92,7 @@ def test_digits_splits_are_stratified_so_each_class_has_its_share() -> None:
 
 def test_digits_reload_after_cache_clear_gives_the_same_fingerprint() -> None:
     first = load_data(seed=3)
-    data._load_digits_bundle.cache_clear()
+    sources._load_digits_bundle.cache_clear()
     second = load_data(seed=3)
     assert first is not second
     assert first.fingerprint == second.fingerprint
