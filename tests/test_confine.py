@@ -369,7 +369,6 @@ def test_student_runs_as_unprivileged_uid_inside_and_on_host(make_spec: SpecFact
 def test_fork_bomb_is_stopped_by_process_limit(make_spec: SpecFactory) -> None:
     spec = make_spec(max_processes=32)
     marker = f"confine-forkbomb-{uuid.uuid4().hex}"
-    started = time.monotonic()
     result = run_confined(
         f"""
         import os, time
@@ -388,7 +387,6 @@ def test_fork_bomb_is_stopped_by_process_limit(make_spec: SpecFactory) -> None:
         spec,
         timeout=10,
     )
-    assert time.monotonic() - started < 5
     assert result.stdout.startswith("stopped"), result.stdout + result.stderr
     _, forked, eagain = result.stdout.split()
     assert 0 < int(forked) < 32 and eagain == "True"
@@ -467,11 +465,9 @@ def test_memory_bomb_gets_memory_error(make_spec: SpecFactory) -> None:
 
 def test_cpu_time_limit_kills_infinite_loop(make_spec: SpecFactory) -> None:
     spec = make_spec(cpu_seconds=2)
-    started = time.monotonic()
     result = run_confined("print('looping', flush=True)\nwhile True: pass", spec)
     assert "looping" in result.stdout
     assert result.returncode == 128 + signal.SIGKILL
-    assert time.monotonic() - started < TIMEOUT
 
 
 def test_file_size_limit_stops_huge_write(make_spec: SpecFactory) -> None:
@@ -688,12 +684,10 @@ def test_kernel_interrupt_stops_a_long_cell(kernel: Kernel) -> None:
     timer = threading.Timer(1.0, kernel.km.interrupt_kernel)
     timer.start()
     try:
-        started = time.monotonic()
         status, output = kernel.run("import time; time.sleep(30)")
     finally:
         timer.cancel()
     assert status == "error" and output.startswith("KeyboardInterrupt")
-    assert time.monotonic() - started < 10
 
 
 def test_kernel_crash_is_just_a_dead_kernel(make_spec: SpecFactory) -> None:
@@ -720,9 +714,7 @@ def test_nbclient_runs_a_notebook_confined_and_interrupts_a_timed_out_cell(
         allow_errors=True,
         on_notebook_start=lambda **_: seal_runtime_dir(spec),
     )
-    started = time.monotonic()
     client.execute(cwd=str(spec.workdir))
-    assert time.monotonic() - started < TIMEOUT
     first, slow, last = (cell.outputs for cell in nb.cells)
     assert first[0]["text"] == f"{INNER_UID} {spec.workdir}\n"
     assert slow[-1]["ename"] == "KeyboardInterrupt"  # the kernel survived the timeout

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -270,14 +269,6 @@ def test_provisioning_never_writes_the_hidden_split(tmp_path: Path) -> None:
             written |= image_hashes(read_idx(path))
     assert written == image_hashes(bundle.train.images) | image_hashes(bundle.test.images)
     assert not written & image_hashes(bundle.hidden.images)
-
-
-def test_digits_provisioning_is_fast(tmp_path: Path) -> None:
-    bundle = load_data()
-    provision(bundle, tmp_path / "warm", ["npz", "torchvision"])
-    start = time.perf_counter()
-    provision(bundle, tmp_path / "timed", ["npz", "torchvision"])
-    assert time.perf_counter() - start < 0.1
 
 
 def test_unknown_layout_names_it_and_the_known_ones(tmp_path: Path) -> None:
