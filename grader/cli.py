@@ -1,12 +1,15 @@
 """`grade`: the command line. Parses options into one `GradeOptions`, calls `run_batch`, prints.
 
-Heavy modules (the pipeline, torch) are imported only once the arguments are valid, so `grade --help`
-and input errors answer at once. Exit status: 0 all graded (or unchanged), 1 some notebook failed to
-grade, 2 unusable input (no such file, a rubric error with its file and line, a bad --data folder).
+`grade NOTEBOOKS...` grades (the default subcommand, `run`); other subcommands live in
+grader/commands/ and are imported only when named (`SUBCOMMANDS`). Heavy modules (the pipeline,
+torch) are imported only once the arguments are valid, so `grade --help` and input errors answer at
+once. Exit status: 0 all graded (or unchanged), 1 some notebook failed to grade, 2 unusable input
+(no such file, a rubric error with its file and line, a bad --data folder).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -18,11 +21,42 @@ from grader.options import DEFAULT_CACHE, GradeOptions
 EXIT_UNUSABLE = 2
 
 
+# name -> "module:attribute" of a click command, imported only when that subcommand is named
+SUBCOMMANDS: dict[str, str] = {}
+
+
 class UsageProblem(click.ClickException):
     exit_code = EXIT_UNUSABLE
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class GradeGroup(click.Group):
+    """`grade NOTEBOOKS...` means `grade run NOTEBOOKS...`; subcommands load lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*self.commands, *SUBCOMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in SUBCOMMANDS:
+            module, attribute = SUBCOMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = next((a for a in args if not a.startswith("-")), None)
+        wants_group = not args or args[0] in ("-h", "--help", "--version")
+        if not wants_group and (first is None or first not in self.list_commands(ctx)):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="grade")
+def main() -> None:
+    """Grade machine-learning notebook assignments: `grade NOTEBOOKS...` grades (see `grade run
+    --help`); the other commands validate rubrics and handle what comes after grading."""
+
+
+@main.command("run", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("notebooks", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--rubric", "rubric_path", type=click.Path(path_type=Path),
               help="Rubric YAML (default: detected from the notebook's headings among "
@@ -55,8 +89,7 @@ class UsageProblem(click.ClickException):
 @click.option("--roster", type=click.Path(path_type=Path), help="CSV with a 'student' column: "
               "missing submissions are reported and listed in grades.csv.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of grader errors.")
-@click.version_option(__version__, "--version", prog_name="grade")
-def main(notebooks: tuple[Path, ...], unsafe_no_sandbox: bool, debug: bool, **flags) -> None:
+def run(notebooks: tuple[Path, ...], unsafe_no_sandbox: bool, debug: bool, **flags) -> None:
     """Grade NOTEBOOKS (files, folders or globs of .ipynb) and write a JSON and an HTML report for
     each, a gradebook, grades.csv and Gradescope results. A folder, a glob or several notebooks
     grade a class in parallel, skipping what is unchanged since the last run.
