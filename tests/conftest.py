@@ -5,11 +5,14 @@ dedented, so tests can write them as indented triple-quoted strings. `grade(...)
 pipeline (a kernel per notebook) with a session-wide cache directory, so slow reference results
 (threshold calibration) are computed once per test session. GRADER_TEST_CONFINE=1 runs student
 code in the sandbox (needs bubblewrap); the default is unconfined.
+
+The example notebooks in submissions/ are graded once per session, by `graded_example(name)`,
+confined unless GRADER_TEST_CONFINE=0 (as the README grades them, and as the golden verdicts in
+tests/golden/ were recorded).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import textwrap
 from collections.abc import Callable, Iterable
@@ -22,6 +25,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grader.data import DataBundle, load_data
 from grader.results import GradeResult, QuestionResult
 from grader.rubric import Rubric, load_rubric
+from submissions import examples
 
 REPO = Path(__file__).resolve().parents[1]
 RUBRICS = REPO / "rubrics"
@@ -29,18 +33,18 @@ RUBRICS = REPO / "rubrics"
 Cells = list[tuple[str, str]]
 
 
-def load_build():
-    """submissions/build.py as a module: the example notebooks' cell texts, for reuse in tests."""
-    spec = importlib.util.spec_from_file_location("submissions_build",
-                                                  REPO / "submissions" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# The data each assignment's example notebooks are graded on (and the golden verdicts recorded on).
+EXAMPLE_DATA: dict[str, dict] = {"lab9": {"train_limit": 400}, "hw2": {}}
 
 
 def confine_from_env() -> bool:
     """GRADER_TEST_CONFINE=1 runs notebooks in the sandbox (needs bubblewrap); default: unconfined."""
     return os.environ.get("GRADER_TEST_CONFINE", "0").strip().lower() in ("1", "true", "yes")
+
+
+def confine_examples_from_env() -> bool:
+    """The example notebooks are graded confined unless GRADER_TEST_CONFINE=0."""
+    return os.environ.get("GRADER_TEST_CONFINE", "1").strip().lower() in ("1", "true", "yes")
 
 
 def build_notebook(cells: Cells) -> nbformat.NotebookNode:
@@ -150,3 +154,29 @@ def make_notebook(tmp_path: Path) -> Callable[..., Path]:
         return write_notebook(tmp_path, cells, name)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def graded_example(grade_cache_dir: Path) -> Callable[[str], GradeResult]:
+    """`graded_example("alice")` -> the GradeResult of that example notebook (submissions/), on
+    its assignment's rubric and EXAMPLE_DATA: each graded at most once per session, whichever
+    module asks first."""
+    from grader.pipeline import GradeConfig, grade_notebook
+
+    notebooks = {e.student: e for e in examples.example_notebooks()}
+    data: dict[str, DataBundle] = {}
+    results: dict[str, GradeResult] = {}
+
+    def graded(name: str) -> GradeResult:
+        if name not in results:
+            example = notebooks[name]
+            assignment = example.assignment
+            if assignment not in data:
+                data[assignment] = load_data(None, **EXAMPLE_DATA[assignment])
+            config = GradeConfig(rubric=load_rubric(RUBRICS / f"{assignment}.yaml"),
+                                 data=data[assignment], cache_dir=grade_cache_dir,
+                                 confine=confine_examples_from_env())
+            results[name] = grade_notebook(example.path, config)
+        return results[name]
+
+    return graded

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from answers import H11, NUMPY_DATA_11
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from rich.console import Console
 
@@ -84,28 +85,13 @@ questions:
         success: "have shapes (75, 1, 20) / (75, 1) and y = 1 exactly when a row has a single +1 pixel"
 """
 
-SYNTHETIC_1_1 = """\
-import numpy as np
-np.random.seed(0)
-N, C, W = 75, 1, 20
-X = np.zeros((N, C, W), dtype=np.float32)
-y = np.zeros((N, 1), dtype=np.float32)
-for i in range(N):
-    size = np.random.randint(1, 3)
-    start = np.random.randint(0, W - size)
-    value = np.random.choice([-1, -0.5, 0.5, 1])
-    X[i, 0, start:start+size] = float(value)
-    y[i] = float(size == 1 and value == 1)
-"""
-
 
 def rubric_text(x_points: int = 4, x_artifact: str = "X") -> str:
     return RUBRIC.format(total=x_points + 6, x_points=x_points, x_artifact=x_artifact)
 
 
 def lab9_notebook(*cells: str) -> nbformat.NotebookNode:
-    nb = new_notebook(cells=[new_markdown_cell("## Exercise 1.1 – Build a synthetic 1D data set"),
-                             *(new_code_cell(c) for c in cells)])
+    nb = new_notebook(cells=[new_markdown_cell(H11[1]), *(new_code_cell(c) for c in cells)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     return nb
@@ -116,11 +102,11 @@ def write_class(folder: Path, marker: Path) -> Path:
     mark = (f"import os\ntry:\n    with open({str(marker)!r}, 'a') as f:\n"
             "        f.write(os.environ.get('OMP_NUM_THREADS', 'unset') + '\\n')\n"
             "except OSError:\n    pass  # confined: the marker is outside the sandbox\n")
-    nbformat.write(lab9_notebook(SYNTHETIC_1_1 + mark), folder / "alice.ipynb")
-    nbformat.write(lab9_notebook(SYNTHETIC_1_1 + "y[:] = 0\n"), folder / "bob.ipynb")
+    nbformat.write(lab9_notebook(NUMPY_DATA_11 + mark), folder / "alice.ipynb")
+    nbformat.write(lab9_notebook(NUMPY_DATA_11 + "y[:] = 0\n"), folder / "bob.ipynb")
     nbformat.write(lab9_notebook("X = [1, 2\n"), folder / "carol.ipynb")
     (folder / "dan.ipynb").write_text("this is not JSON")
-    nbformat.write(lab9_notebook("import os; os._exit(1)", SYNTHETIC_1_1), folder / "erin.ipynb")
+    nbformat.write(lab9_notebook("import os; os._exit(1)", NUMPY_DATA_11), folder / "erin.ipynb")
     return folder
 
 
@@ -235,7 +221,7 @@ def test_rerun_skips_unchanged_and_grades_only_the_edited_notebook(klass: Klass,
     assert "0 graded, 0 failed to grade, 5 skipped" in run.stdout
     assert submissions(out) == before
     nb = nbformat.read(notebooks / "bob.ipynb", as_version=4)
-    nb.cells[1].source = SYNTHETIC_1_1  # bob fixes y
+    nb.cells[1].source = NUMPY_DATA_11  # bob fixes y
     nbformat.write(nb, notebooks / "bob.ipynb")
     run = klass.grade([notebooks], out)
     after = submissions(out)
@@ -279,7 +265,7 @@ def test_kill_9_mid_batch_loses_nothing_and_the_rerun_completes(klass: Klass,
     folder = tmp_path / "slow"
     folder.mkdir()
     for name in ("s1", "s2", "s3", "s4"):
-        nbformat.write(lab9_notebook("import time; time.sleep(3)", SYNTHETIC_1_1),
+        nbformat.write(lab9_notebook("import time; time.sleep(3)", NUMPY_DATA_11),
                        folder / f"{name}.ipynb")
     out = tmp_path / "out"
     args = [sys.executable, "-m", "grader.cli", str(folder), "--rubric", str(klass.rubric),

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import nbformat.v3
 import pytest
+from answers import H11, H12, H14, NUMPY_DATA_11
 from conftest import REPO, build_notebook, check_outcome, question, rubric_with, verdicts
 
 import grader.sandbox.kernel as kernel_module
@@ -35,24 +36,7 @@ from grader.sandbox.confine import Limits, confinement_available
 
 SANDBOX_UID = 65534  # SandboxSpec.uid: what confined student code runs as on the host
 
-H11 = ("md", "## Exercise 1.1 – Build a synthetic 1D data set")
-H12 = ("md", "## Exercise 1.2 – Define a ConvNet architecture")
-H14 = ("md", "## Exercise 1.4 Inspect the filters and weights of your ConvNet")
-
-# 1.1 in plain numpy (no torch import: these kernels start in about a second).
-CORRECT_11 = ("code", """
-    import numpy as np
-    np.random.seed(0)
-    N, C, W = 75, 1, 20
-    X = np.zeros((N, C, W), dtype=np.float32)
-    y = np.zeros((N, 1), dtype=np.float32)
-    for i in range(N):
-        size = np.random.randint(1, 3)
-        start = np.random.randint(0, W - size)
-        value = np.random.choice([-1, -0.5, 0.5, 1])
-        X[i, 0, start:start + size] = value
-        y[i] = float(size == 1 and value == 1)
-    """)
+CORRECT_11 = ("code", NUMPY_DATA_11)  # numpy only: these kernels start in about a second
 CORRECT_12 = ("code", """
     import torch
     torch.manual_seed(0)

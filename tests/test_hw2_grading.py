@@ -7,8 +7,8 @@ Kernels start slowly (torchvision alone imports in ~3 s), so the `graded` fixtur
 notebook the selected tests need up front, two at a time in threads (each grading is a separate
 kernel process); a test then waits for its own notebook only.
 
-Answers are reused from submissions/build.py (HANDOUT: the handout's verbatim answers, ERIN: a
-correct hw2) and varied here. Data: the offline digits profile with 300 training images, so the
+Answers are reused from the example students (submissions/src/hw2/: HANDOUT, the handout's
+verbatim answers; ERIN, a correct hw2) with the handout's given cells (`given`), and varied here. Data: the offline digits profile with 300 training images, so the
 accuracy thresholds in force are the calibrated ones.
 """
 
@@ -28,7 +28,6 @@ from conftest import (
     Cells,
     check_outcome,
     confine_from_env,
-    load_build,
     question,
     rubric_with,
     verdicts,
@@ -41,9 +40,16 @@ from grader.report import render_html
 from grader.results import CheckOutcome, GradeResult
 from grader.rubric import Rubric, load_rubric
 from reference import hw2
+from submissions import examples
 
-BUILD = load_build()
-HANDOUT, ERIN, MD = BUILD.HANDOUT_HW2, BUILD.ERIN, BUILD.HW2_MD
+HANDOUT, ERIN = examples.answers("hw2", "handout_hw2"), examples.answers("hw2", "erin")
+
+
+def given(name: str) -> str:
+    """The hw2 handout's given cell `name`: a heading (named as its question's answer slot, e.g.
+    "q21"), prose or code (e.g. "imports", "load_section2")."""
+    return examples.given("hw2", name)
+
 
 # Check names in rubrics/hw2.yaml
 DIGITS = "one training image of each class"
@@ -99,23 +105,23 @@ def pca_cells(load: str = LOAD, last: str = "q126", **answers: str | None) -> Ce
     for key in PCA_KEYS[:PCA_KEYS.index(last) + 1]:
         answer = answers.get(key, HANDOUT[key])
         if answer is not None:
-            cells += [("md", MD[key]), ("code", answer)]
+            cells += [("md", given(key)), ("code", answer)]
     return cells
 
 
 def part2_cells(knn: str | None, *, evaluate: bool = True, functions: str | None = None,
-                tqdm: str = BUILD.HW2_TQDM_NOTEBOOK, sgd: str | None = None,
-                run: str = BUILD.HW2_SGD_RUN) -> Cells:
+                tqdm: str = given("tqdm_notebook"), sgd: str | None = None,
+                run: str = HANDOUT["q222_run"]) -> Cells:
     """Question 2's given cells around a 2.1 answer (`knn`, None: no 2.1) and, when `functions`
     is given, a 2.2.2 answer (`functions`, then `sgd` or the handout's SGD, then `run`)."""
-    cells = [("code", BUILD.HW2_IMPORTS), ("md", MD["q2"]), ("code", BUILD.HW2_LOAD_SECTION2),
-             ("code", BUILD.HW2_FLATTEN)]
+    cells = [("code", given("imports")), ("md", given("q2")), ("code", given("load_section2")),
+             ("code", given("flatten"))]
     if knn is not None:
-        cells += [("md", MD["q21"]), ("code", BUILD.HW2_KNN_IMPORTS), ("code", knn)]
+        cells += [("md", given("q21")), ("code", given("knn_imports")), ("code", knn)]
     if knn is not None and evaluate:
-        cells.append(("code", BUILD.HW2_KNN_EVAL))
+        cells.append(("code", HANDOUT["q21_eval"]))
     if functions is not None:
-        cells += [("md", MD["q22"]), ("md", MD["q222"]), ("code", BUILD.HW2_LOAD_NORMALIZED),
+        cells += [("md", given("q22")), ("md", given("q222")), ("code", given("load_normalized")),
                   ("code", functions), ("code", tqdm), ("code", sgd or HANDOUT["q222_sgd"]),
                   ("code", run)]
     return cells
@@ -125,11 +131,11 @@ def cnn_cells(cnn_class: str, *after_model: str, plot_32: str | None = None,
               weights: str = ERIN["q32_weights"]) -> Cells:
     """Question 3's given cells around a CNN class; `after_model` are the 3.1 cells after
     `model = CNN((1, 28, 28), 10)`; 3.2 is `weights` then `plot_32` (left out if None)."""
-    cells = [("code", BUILD.HW2_IMPORTS), ("md", MD["q3"]), ("code", BUILD.HW2_MLP_DATA),
-             ("code", BUILD.HW2_TQDM_NOTEBOOK), ("md", MD["q31"]), ("code", cnn_class),
-             ("code", BUILD.HW2_CNN_MODEL), *[("code", c) for c in after_model]]
+    cells = [("code", given("imports")), ("md", given("q3")), ("code", given("mlp_data")),
+             ("code", given("tqdm_notebook")), ("md", given("q31")), ("code", cnn_class),
+             ("code", given("cnn_model")), *[("code", c) for c in after_model]]
     if plot_32 is not None:
-        cells += [("md", MD["q32"]), ("code", weights), ("code", plot_32)]
+        cells += [("md", given("q32")), ("code", weights), ("code", plot_32)]
     return cells
 
 
@@ -674,7 +680,7 @@ RANDOM_W = """
 
 # Unseeded, the handout's SGD lands below the calibrated threshold for about 1 initialisation in
 # 13 on 300 training images (not on the default 1,100): seeded as the calibration is.
-SEEDED_SGD_RUN = "np.random.seed(0)\n" + BUILD.HW2_SGD_RUN
+SEEDED_SGD_RUN = "np.random.seed(0)\n" + HANDOUT["q222_run"]
 
 
 @notebook("2.1", "2.2.2")
@@ -910,7 +916,7 @@ def cnn_trained() -> Cells:
     """erin's 3.1 and 3.2 (seeded, tqdm.notebook progress bars) trained 10 epochs in batches of
     32, misclassified digits and one panel per filter plotted."""
     assert "'batch_size': 32" in TUNED_OPTS
-    return cnn_cells(ERIN["q31_class"], TUNED_OPTS, BUILD.HW2_CNN_LOADERS, ERIN["q31_train"],
+    return cnn_cells(ERIN["q31_class"], TUNED_OPTS, given("cnn_loaders"), ERIN["q31_train"],
                      ERIN["q31_wrong"], plot_32=ERIN["q32_plot"])
 
 
@@ -918,7 +924,7 @@ def cnn_trained() -> Cells:
 def cnn_handout() -> Cells:
     """The handout's 3.1 (no plot of the misclassified digits; trained in tqdm_notebook, 2
     epochs instead of 5) and 3.2, verbatim otherwise."""
-    return cnn_cells(HANDOUT["q31_class"], epochs(HANDOUT["q31_opts"], 2), BUILD.HW2_CNN_LOADERS,
+    return cnn_cells(HANDOUT["q31_class"], epochs(HANDOUT["q31_opts"], 2), given("cnn_loaders"),
                      HANDOUT["q31_train"], plot_32=HANDOUT["q32_plot"],
                      weights=HANDOUT["q32_weights"])
 

@@ -1,31 +1,23 @@
 """Lab 9 graded end to end: small notebooks built in code, one kernel each, verdict per question.
 
 Each notebook holds only the cells its questions need and is graded against the rubric cut to those
-questions (`rubric_with`). Answers are reused from submissions/build.py (alice: correct, the
-handout's verbatim answers, dan: odd but correct) and varied here. Data: 300 training digits, so the
-2.2 accuracy threshold is the calibrated one.
+questions (`rubric_with`). Answers are reused from the example students (submissions/src/lab9/:
+alice correct, dan odd but correct) and from tests/answers.py, and varied here. Data: 300 training
+digits, so the 2.2 accuracy threshold is the calibrated one. The example notebooks themselves are
+graded in test_submissions_grade.py.
 """
 
 from __future__ import annotations
 
-import json
-
 import nbformat
 import pytest
-from conftest import (
-    build_notebook,
-    check_outcome,
-    load_build,
-    question,
-    rubric_with,
-    verdicts,
-    write_notebook,
-)
+from answers import H11, H12, H13, H14, H21, H22, NUMPY_DATA_11, numpy_data_11
+from conftest import build_notebook, check_outcome, question, rubric_with, verdicts, write_notebook
 
 from grader.results import GradeResult
+from submissions import examples
 
-BUILD = load_build()
-ALICE, HANDOUT, DAN = BUILD.ALICE, BUILD.HANDOUT_LAB9, BUILD.DAN
+ALICE, DAN = examples.answers("lab9", "alice"), examples.answers("lab9", "dan")
 
 # Check names in rubrics/lab9.yaml
 X_EQUAL, Y_EQUAL, RULE = ("X equals the seeded data set", "y equals the seeded targets",
@@ -34,7 +26,7 @@ LAYERS, BEHAVIOUR, SEEDED = ("layers as specified", "computes the specified arch
                              "seeded untrained predictions")
 TRAINED4, TRAINED3, TRACE = ("4-filter model trained as specified",
                              "3-filter model trained as specified", "printed loss trace")
-RAN, PLOTS = "plotting code runs", "weight plots drawn"
+RAN = "plotting code runs"
 LOADS, BY_255 = "loads a standard file", "scales by 255, not by the file's maximum"
 ACCURACY = "accuracy on held-out digits"
 
@@ -52,38 +44,15 @@ IMPORTS = """
     import torch.nn as nn
     """
 
-# 1.1 in plain numpy: no torch import, so these kernels start fast.
-NUMPY_DATA_11 = """
-    import numpy as np
-    np.random.seed({seed})
-    N, C, W = 75, 1, 20
-    X = np.zeros((N, C, W), dtype=np.float32)
-    y = np.zeros((N, 1), dtype=np.float32)
-    for i in range(N):
-        size = np.random.randint(1, 3)
-        start = np.random.randint(0, W - size)
-        value = np.random.choice([-1, -0.5, 0.5, 1])
-        X[i, 0, start:start + size] = value
-        y[i] = {label}
-    """
-CORRECT_LABEL = "float(size == 1 and value == 1)"
-
 PLOT_SOMETHING = """
     import matplotlib.pyplot as plt
     plt.matshow(np.arange(12.0).reshape(3, 4))
     plt.show()
     """
 
-H11 = ("md", "## Exercise 1.1 – Build a synthetic 1D data set")
-H12 = ("md", "## Exercise 1.2 – Define a ConvNet architecture")
-H13 = ("md", "## Exercise 1.3 – Train the ConvNet on your synthetic data")
-H14 = ("md", "## Exercise 1.4 Inspect the filters and weights of your ConvNet")
-H21 = ("md", "## Exercise 2.1 Load and preprocess MNIST")
-H22 = ("md", "## Exercise 2.2 Train a Convolutional Neural Network on MNIST")
-
 # Everything 1.3 builds on, without the 1.1/1.2 headings (graded with a 1.3-only rubric).
 PART1_PRELUDE = [("code", IMPORTS), ("code", ALICE["ex11"]), ("code", ALICE["ex12"])]
-COPY_UNTRAINED = ("code", BUILD.LAB9_COPY_UNTRAINED)
+COPY_UNTRAINED = ("code", examples.given("lab9", "copy_untrained"))
 
 # What 2.2 builds on: the data loaded as 2.1 says.
 PART2_PRELUDE = [("code", IMPORTS), ("code", ALICE["ex21"])]
@@ -104,96 +73,12 @@ def grade_cells(make_notebook, grade, lab9_rubric, small_data):
 
 
 # ============================================================================================
-# A fully correct notebook (alice) and the handout's own answers, each graded once
-# ============================================================================================
-
-
-@pytest.fixture(scope="module")
-def correct(tmp_path_factory, grade, lab9_rubric, small_data) -> GradeResult:
-    path = write_notebook(tmp_path_factory.mktemp("alice"), BUILD.lab9_cells(ALICE), "alice")
-    return grade(path, lab9_rubric, small_data)
-
-
-@pytest.fixture(scope="module")
-def handout(tmp_path_factory, grade, lab9_rubric, small_data) -> GradeResult:
-    path = write_notebook(tmp_path_factory.mktemp("handout"), BUILD.lab9_cells(HANDOUT),
-                          "handout_lab9")
-    return grade(path, lab9_rubric, small_data)
-
-
-def test_correct_part_1_earns_every_automatic_point_1_1_to_1_4(correct) -> None:
-    part1 = {k: v for k, v in points(correct).items() if k.startswith("1.")}
-    assert part1 == {"1.1": 10, "1.2": 10, "1.3": 20, "1.4": 2}, verdicts(correct)
-    assert [question(correct, q).status for q in ("1.1", "1.2", "1.3")] == ["pass"] * 3
-    assert all(c.passed for q in ("1.1", "1.2", "1.3", "1.4")
-               for c in question(correct, q).checks), verdicts(correct)
-
-
-def test_correct_weight_plots_leave_1_4_to_the_marker_with_2_automatic_points(correct) -> None:
-    q = question(correct, "1.4")
-    assert (q.status, q.points, q.manual_points) == ("manual", 2, 8), verdicts(correct)
-    assert "2 figure(s)" in check_outcome(correct, "1.4", PLOTS).message
-    assert correct.pending_manual == 8
-
-
-def test_correct_trained_convnet_passes_2_2_with_the_calibrated_threshold(correct) -> None:
-    q = question(correct, "2.2")
-    assert (q.status, q.points) == ("pass", 35), verdicts(correct)
-    message = check_outcome(correct, "2.2", ACCURACY).message
-    assert "'model'" in message and "calibrated on this data" in message
-
-
-def test_correct_loader_passes_2_1_although_the_60000_assert_fails(correct) -> None:
-    q = question(correct, "2.1")
-    assert [e.ename for e in q.section.errors] == ["AssertionError"]  # the handout's size check
-    assert (q.status, q.points) == ("pass", 15), verdicts(correct)
-    assert correct.score == 100 - 8
-
-
-def test_result_json_has_the_documented_contract(correct, lab9_rubric) -> None:
-    data = json.loads(json.dumps(correct.to_json_dict()))
-    assert data["assignment"] == "lab9" and data["student"] == "alice"
-    assert data["max_score"] == 100 and data["score"] == pytest.approx(correct.score)
-    assert [q["id"] for q in data["questions"]] == ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2"]
-    for q in data["questions"]:
-        assert {"id", "status", "points", "max_points", "checks"} <= set(q)
-        assert q["status"] in {"pass", "partial", "fail", "error", "manual"}
-        for c in q["checks"]:
-            assert {"name", "passed", "message"} <= set(c) and c["message"]
-            assert isinstance(c["passed"], bool)
-    env = data["environment"]
-    assert env["rubric_sha256"] == lab9_rubric.sha256 and len(env["rubric_sha256"]) == 64
-    assert env["packages"]["torch"] and env["packages"]["numpy"]
-    assert data["data"]["sizes"]["train"] == 300
-
-
-def test_handout_answers_lose_only_1_4_and_the_2_1_scaling(handout) -> None:
-    assert points(handout) == {"1.1": 10, "1.2": 10, "1.3": 20, "1.4": 0, "2.1": 8, "2.2": 35}, \
-        verdicts(handout)
-
-
-def test_handout_model12_name_error_is_an_error_in_1_4(handout) -> None:
-    q = question(handout, "1.4")
-    assert (q.status, q.points) == ("error", 0), verdicts(handout)
-    ran = check_outcome(handout, "1.4", RAN).message
-    assert "NameError" in ran and "model12" in ran
-    assert not check_outcome(handout, "1.4", PLOTS).passed
-
-
-def test_handout_scaling_by_the_files_max_is_partial_2_1(handout) -> None:
-    q = question(handout, "2.1")
-    assert (q.status, q.points) == ("partial", 8), verdicts(handout)
-    assert check_outcome(handout, "2.1", LOADS).passed
-    assert not check_outcome(handout, "2.1", BY_255).passed
-
-
-# ============================================================================================
 # 1.1 – synthetic data
 # ============================================================================================
 
 
 def test_data_from_another_seed_keeps_only_the_rule_points_1_1(grade_cells) -> None:
-    r = grade_cells([H11, ("code", NUMPY_DATA_11.format(seed=1, label=CORRECT_LABEL))], ["1.1"])
+    r = grade_cells([H11, ("code", numpy_data_11(seed=1))], ["1.1"])
     q = question(r, "1.1")
     assert (q.status, q.points) == ("partial", 4), verdicts(r)
     assert check_outcome(r, "1.1", RULE).passed
@@ -201,8 +86,7 @@ def test_data_from_another_seed_keeps_only_the_rule_points_1_1(grade_cells) -> N
 
 
 def test_labels_ignoring_the_size_lose_the_label_points_1_1(grade_cells) -> None:
-    r = grade_cells([H11, ("code", NUMPY_DATA_11.format(seed=0, label="float(value == 1)"))],
-                    ["1.1"])
+    r = grade_cells([H11, ("code", numpy_data_11(label="float(value == 1)"))], ["1.1"])
     assert points(r) == {"1.1": 4}, verdicts(r)
     assert check_outcome(r, "1.1", X_EQUAL).passed
     assert not check_outcome(r, "1.1", Y_EQUAL).passed
@@ -349,7 +233,7 @@ def test_forged_training_output_in_the_file_earns_nothing_1_3(grade, tmp_path, l
 def test_loader_returning_float64_loses_the_dtype_half_of_the_load_check_2_1(grade_cells) -> None:
     loader = ALICE["ex21"].replace(".astype(np.float32) / 255", " / 255.0")
     assert loader != ALICE["ex21"]
-    r = grade_cells([("code", IMPORTS), H21, ("code", loader), ("code", BUILD.LAB9_CHECK_21)],
+    r = grade_cells([("code", IMPORTS), H21, ("code", loader), ("code", examples.given("lab9", "check_21"))],
                     ["2.1"])
     q = question(r, "2.1")
     assert [e.ename for e in q.section.errors] == ["AssertionError"]  # float32 assert first
@@ -367,7 +251,7 @@ def test_loader_returning_float64_loses_the_dtype_half_of_the_load_check_2_1(gra
 def test_wrong_in_features_fails_layers_behaviour_and_accuracy_2_2(grade_cells) -> None:
     model = ALICE["ex22_model"].replace("num_filter * 14 * 14", "num_filter * 28 * 28")
     assert model != ALICE["ex22_model"]
-    r = grade_cells([*PART2_PRELUDE, H22, ("code", model), ("code", BUILD.LAB9_CHECK_22)],
+    r = grade_cells([*PART2_PRELUDE, H22, ("code", model), ("code", examples.given("lab9", "check_22"))],
                     ["2.2"])
     q = question(r, "2.2")
     assert q.points == 0 and q.status == "error", verdicts(r)  # the check cell raised
@@ -401,7 +285,7 @@ def test_convnet_named_net_still_earns_the_accuracy_points_2_2(grade_cells) -> N
 
 def test_missing_heading_is_graded_before_the_next_heading_with_a_note(grade_cells) -> None:
     cells = [("md", "Here is my data set:"),
-             ("code", NUMPY_DATA_11.format(seed=0, label=CORRECT_LABEL)),
+             ("code", NUMPY_DATA_11),
              H14, ("code", "X = X * 0  # later work overwrites X"), ("code", PLOT_SOMETHING)]
     r = grade_cells(cells, ["1.1", "1.4"])
     q = question(r, "1.1")
@@ -483,7 +367,7 @@ def test_cell_swallowing_the_timeout_interrupt_is_not_graded_as_run_1_1_1_4(
             except KeyboardInterrupt:
                 pass  # the grader's interrupt is ignored: the kernel stays busy
         """
-    cells = [H11, ("code", NUMPY_DATA_11.format(seed=0, label=CORRECT_LABEL)), ("code", hang),
+    cells = [H11, ("code", NUMPY_DATA_11), ("code", hang),
              H14, ("code", PLOT_SOMETHING)]
     rubric = rubric_with(lab9_rubric, ["1.1", "1.4"])
     rubric = rubric.model_copy(update={"execution": rubric.execution.model_copy(

@@ -1,117 +1,201 @@
 """The example submissions in submissions/ graded end to end (confined), verdict by verdict.
 
 These are the README's promises: alice gets every automatic point, the handout's own answers lose
-exactly what their mistakes cost, and each realistic mistake costs its question only.
+exactly what their mistakes cost, and each realistic mistake costs its question only. Each
+example is graded once per session (`graded_example` in conftest.py), on the data the golden
+verdicts in tests/golden/example_verdicts.json were recorded on.
 """
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_DATA, RUBRICS, check_outcome, question, verdicts
 
-from grader.data import load_data
-from grader.pipeline import GradeConfig, grade_notebook
+from grader.results import GradeResult
 from grader.rubric import load_rubric
+from submissions import examples
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFINE = os.environ.get("GRADER_TEST_CONFINE", "1") == "1"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "example_verdicts.json"
 
-
-@pytest.fixture(scope="module")
-def lab9_config(tmp_path_factory: pytest.TempPathFactory) -> GradeConfig:
-    return GradeConfig(
-        rubric=load_rubric(ROOT / "rubrics" / "lab9.yaml"),
-        data=load_data(None, train_limit=400),
-        cache_dir=tmp_path_factory.mktemp("cache"),
-        confine=CONFINE,
-    )
+# Check names in rubrics/lab9.yaml
+PLOTS, RAN = "weight plots drawn", "plotting code runs"
+LOADS, BY_255 = "loads a standard file", "scales by 255, not by the file's maximum"
+ACCURACY = "accuracy on held-out digits"
 
 
-@pytest.fixture(scope="module")
-def hw2_config(tmp_path_factory: pytest.TempPathFactory) -> GradeConfig:
-    return GradeConfig(
-        rubric=load_rubric(ROOT / "rubrics" / "hw2.yaml"),
-        data=load_data(None),
-        cache_dir=tmp_path_factory.mktemp("cache"),
-        confine=CONFINE,
-    )
-
-
-def verdicts(result) -> dict[str, tuple[str, float]]:
+def statuses(result: GradeResult) -> dict[str, tuple[str, float]]:
     return {q.id: (q.status, q.points) for q in result.questions}
 
 
-def messages(result, qid: str) -> str:
-    q = next(q for q in result.questions if q.id == qid)
+def messages(result: GradeResult, qid: str) -> str:
+    q = question(result, qid)
     errors = [f"{e.ename}: {e.evalue}" for e in (q.section.errors if q.section else [])]
     return " | ".join([c.message for c in q.checks] + errors)
 
 
-def test_alice_correct_lab9_gets_every_automatic_point(lab9_config: GradeConfig) -> None:
-    result = grade_notebook(ROOT / "submissions" / "alice.ipynb", lab9_config)
-    assert verdicts(result) == {
+def golden_record(result: GradeResult) -> dict:
+    """The result as the golden file holds it: per question its status, points and checks."""
+    return {q.id: {"status": q.status, "points": round(q.points, 4),
+                   "checks": [[c.name, c.passed, round(c.points, 4)] for c in q.checks]}
+            for q in result.questions}
+
+
+@pytest.fixture(scope="module")
+def alice(graded_example) -> GradeResult:
+    return graded_example("alice")
+
+
+@pytest.fixture(scope="module")
+def handout_lab9(graded_example) -> GradeResult:
+    return graded_example("handout_lab9")
+
+
+# ============================================================================================
+# Every example against the verdicts recorded before the examples moved to submissions/src/
+# ============================================================================================
+
+
+def test_golden_verdicts_cover_every_example_notebook() -> None:
+    names = [e.student for e in examples.example_notebooks()]
+    assert sorted(json.loads(GOLDEN.read_text())) == sorted(names)
+    assert len(set(names)) == len(names)  # graded_example finds an example by its name
+
+
+@pytest.mark.parametrize("name", sorted(json.loads(GOLDEN.read_text())))
+def test_example_verdicts_match_the_golden_file(name: str, graded_example) -> None:
+    result = graded_example(name)
+    assert golden_record(result) == json.loads(GOLDEN.read_text())[name], verdicts(result)
+
+
+# ============================================================================================
+# Lab 9: alice (correct) and the handout's own answers
+# ============================================================================================
+
+
+def test_alice_correct_lab9_gets_every_automatic_point(alice: GradeResult) -> None:
+    assert statuses(alice) == {
         "1.1": ("pass", 10), "1.2": ("pass", 10), "1.3": ("pass", 20),
         "1.4": ("manual", 2), "2.1": ("pass", 15), "2.2": ("pass", 35),
-    }
-    assert result.score == 92 and result.pending_manual == 8
-    assert "AssertionError" in messages(result, "2.1")  # the handout's 60000 check, free of cost
+    }, verdicts(alice)
+    assert alice.score == 92 and alice.pending_manual == 8
+    assert all(c.passed for q in ("1.1", "1.2", "1.3", "1.4")
+               for c in question(alice, q).checks), verdicts(alice)
+
+
+def test_correct_weight_plots_leave_1_4_to_the_marker_with_2_automatic_points(
+        alice: GradeResult) -> None:
+    q = question(alice, "1.4")
+    assert (q.status, q.points, q.manual_points) == ("manual", 2, 8), verdicts(alice)
+    assert "2 figure(s)" in check_outcome(alice, "1.4", PLOTS).message
+    assert alice.pending_manual == 8
+
+
+def test_correct_trained_convnet_passes_2_2_with_the_calibrated_threshold(
+        alice: GradeResult) -> None:
+    q = question(alice, "2.2")
+    assert (q.status, q.points) == ("pass", 35), verdicts(alice)
+    message = check_outcome(alice, "2.2", ACCURACY).message
+    assert "'model'" in message and "calibrated on this data" in message
+
+
+def test_correct_loader_passes_2_1_although_the_60000_assert_fails(alice: GradeResult) -> None:
+    q = question(alice, "2.1")
+    assert [e.ename for e in q.section.errors] == ["AssertionError"]  # the handout's size check
+    assert (q.status, q.points) == ("pass", 15), verdicts(alice)
+    assert alice.score == 100 - 8
+
+
+def test_result_json_has_the_documented_contract(alice: GradeResult, lab9_rubric) -> None:
+    data = json.loads(json.dumps(alice.to_json_dict()))
+    assert data["assignment"] == "lab9" and data["student"] == "alice"
+    assert data["max_score"] == 100 and data["score"] == pytest.approx(alice.score)
+    assert [q["id"] for q in data["questions"]] == ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2"]
+    for q in data["questions"]:
+        assert {"id", "status", "points", "max_points", "checks"} <= set(q)
+        assert q["status"] in {"pass", "partial", "fail", "error", "manual"}
+        for c in q["checks"]:
+            assert {"name", "passed", "message"} <= set(c) and c["message"]
+            assert isinstance(c["passed"], bool)
+    env = data["environment"]
+    assert env["rubric_sha256"] == lab9_rubric.sha256 and len(env["rubric_sha256"]) == 64
+    assert env["packages"]["torch"] and env["packages"]["numpy"]
+    assert data["data"]["sizes"]["train"] == EXAMPLE_DATA["lab9"]["train_limit"]
 
 
 def test_handout_lab9_loses_1_4_for_model12_and_2_1_for_max_scaling(
-    lab9_config: GradeConfig,
-) -> None:
-    result = grade_notebook(ROOT / "submissions" / "handout_lab9.ipynb", lab9_config)
-    got = verdicts(result)
+        handout_lab9: GradeResult) -> None:
+    got = statuses(handout_lab9)
     assert got["1.1"] == got["1.2"] == ("pass", 10) and got["1.3"] == ("pass", 20)
     assert got["1.4"] == ("error", 0)
-    assert "NameError" in messages(result, "1.4") and "model12" in messages(result, "1.4")
     assert got["2.1"] == ("partial", 8)
-    assert "scales by 255" in " ".join(c.name for q in result.questions for c in q.checks
-                                       if q.id == "2.1" and not c.passed)
     assert got["2.2"] == ("pass", 35)
 
 
+def test_handout_model12_name_error_is_an_error_in_1_4(handout_lab9: GradeResult) -> None:
+    q = question(handout_lab9, "1.4")
+    assert (q.status, q.points) == ("error", 0), verdicts(handout_lab9)
+    ran = check_outcome(handout_lab9, "1.4", RAN).message
+    assert "NameError" in ran and "model12" in ran
+    assert not check_outcome(handout_lab9, "1.4", PLOTS).passed
+
+
+def test_handout_scaling_by_the_files_max_is_partial_2_1(handout_lab9: GradeResult) -> None:
+    q = question(handout_lab9, "2.1")
+    assert (q.status, q.points) == ("partial", 8), verdicts(handout_lab9)
+    assert check_outcome(handout_lab9, "2.1", LOADS).passed
+    assert not check_outcome(handout_lab9, "2.1", BY_255).passed
+
+
+# ============================================================================================
+# Lab 9: bob, carol, dan
+# ============================================================================================
+
+
 def test_bob_three_filters_left_in_place_of_four_loses_the_4_filter_checks(
-    lab9_config: GradeConfig,
-) -> None:
-    result = grade_notebook(ROOT / "submissions" / "bob.ipynb", lab9_config)
-    assert verdicts(result)["1.3"] == ("partial", 6)
+        graded_example) -> None:
+    result = graded_example("bob")
+    assert statuses(result)["1.3"] == ("partial", 6)
     assert "no trained 4-filter model" in messages(result, "1.3")
-    assert verdicts(result)["2.2"] == ("pass", 35)
+    assert statuses(result)["2.2"] == ("pass", 35)
 
 
-def test_carol_learning_rate_0_5_fails_1_3_only(lab9_config: GradeConfig) -> None:
-    result = grade_notebook(ROOT / "submissions" / "carol.ipynb", lab9_config)
-    got = verdicts(result)
+def test_carol_learning_rate_0_5_fails_1_3_only(graded_example) -> None:
+    result = graded_example("carol")
+    got = statuses(result)
     assert got["1.3"] == ("fail", 0)
     assert "loss 0.0062" in messages(result, "1.3")
     assert got["1.2"] == ("pass", 10) and got["2.2"] == ("pass", 35)
 
 
-def test_dan_four_filters_in_1_2_and_custom_names_is_fully_correct(
-    lab9_config: GradeConfig,
-) -> None:
-    result = grade_notebook(ROOT / "submissions" / "dan.ipynb", lab9_config)
-    assert result.score == 92, verdicts(result)
+def test_dan_four_filters_in_1_2_and_custom_names_is_fully_correct(graded_example) -> None:
+    result = graded_example("dan")
+    assert result.score == 92, statuses(result)
     assert "allowed" in messages(result, "1.3") or "invites" in messages(result, "1.3")
 
 
-def test_erin_correct_hw2_gets_every_automatic_point(hw2_config: GradeConfig) -> None:
-    result = grade_notebook(ROOT / "submissions" / "hw2" / "erin.ipynb", hw2_config)
-    auto_max = sum(c.points for q in hw2_config.rubric.questions for c in q.checks)
+# ============================================================================================
+# hw2: erin (correct) and the handout's own answers
+# ============================================================================================
+
+
+def test_erin_correct_hw2_gets_every_automatic_point(graded_example) -> None:
+    result = graded_example("erin")
+    rubric = load_rubric(RUBRICS / "hw2.yaml")
+    auto_max = sum(c.points for q in rubric.questions for c in q.checks)
     assert result.score == auto_max, {q.id: messages(result, q.id) for q in result.questions
                                       if q.points < q.max_points - q.manual_points}
     assert {q.id for q in result.questions if q.status == "manual"} == {
         "1.2.4", "1.2.6", "1.3", "2.2.1", "3.2"}
 
 
-def test_handout_hw2_loses_exactly_2_1_j_and_the_3_1_plot(hw2_config: GradeConfig) -> None:
-    result = grade_notebook(ROOT / "submissions" / "hw2" / "handout_hw2.ipynb", hw2_config)
+def test_handout_hw2_loses_exactly_2_1_j_and_the_3_1_plot(graded_example) -> None:
+    result = graded_example("handout_hw2")
     lost = {q.id: round(q.max_points - q.manual_points - q.points, 6) for q in result.questions}
     assert {k: v for k, v in lost.items() if v} == {"2.1": 10, "2.2.2": 2, "3.1": 3}
-    assert verdicts(result)["2.1"][0] == "error"
+    assert statuses(result)["2.1"][0] == "error"
     assert "IndexError" in messages(result, "2.1")
     assert "J(W, b, y, x)" in messages(result, "2.2.2")
     assert "modifies its argument" in messages(result, "2.2.2")  # a note, not a deduction
