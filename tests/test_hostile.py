@@ -2,8 +2,8 @@
 
 Each test grades, through the real pipeline and in the real sandbox, a notebook that attacks the
 grader: hangs, bombs, crashes, floods, forges, snoops, patches, or is not a notebook at all. For each
-it asserts that the grade completes (`grade_notebook` returns, within bounded time), that the damage
-stays with the questions concerned (1.1 is answered correctly first and keeps its 10 points), that
+it asserts that the grade completes (`grade_notebook` returns; the notebook's time limit bounds it),
+that the damage stays with the questions concerned (1.1 is answered correctly first and keeps its 10 points), that
 the sentence a student reads says what happened, and that no other student's file changed (the
 autouse `bystanders` fixture). The rubric is Lab 9 cut to 1.1 and 1.2 (plus 1.4 where a later
 question is needed): cheap checks, no training. Limits are small so each case takes seconds.
@@ -105,31 +105,28 @@ def bystanders(tmp_path: Path) -> Iterator[Bystanders]:
 Grade = Callable[..., GradeResult]
 
 
-def grade_confined(grade, path: Path, rubric, data, bound: float = 60, **kw) -> GradeResult:
-    """Grade in the sandbox with small timeouts (unless given), within `bound` seconds."""
+def grade_confined(grade, path: Path, rubric, data, **kw) -> GradeResult:
+    """Grade in the sandbox with small timeouts (unless given): a cell gets 20 s, the notebook 90 s."""
     kw.setdefault("cell_timeout", 20)
     kw.setdefault("notebook_timeout", 90)
-    start = time.monotonic()
     result = grade(path, rubric, data, confine=True, **kw)
-    elapsed = time.monotonic() - start
     print(verdicts(result))  # shown by `pytest -rA`: what the student reads
     assert isinstance(result, GradeResult)
-    assert elapsed < bound, f"grading took {elapsed:.0f} s\n{verdicts(result)}"
     return result
 
 
 @pytest.fixture
 def grade_hostile(tmp_path: Path, grade, lab9_rubric, small_data) -> Grade:
-    """`grade_hostile(cells or notebook, ids=("1.1", "1.2"), name=..., bound=60, rubric=...,
+    """`grade_hostile(cells or notebook, ids=("1.1", "1.2"), name=..., rubric=...,
     **GradeConfig fields)` -> GradeResult, graded confined."""
 
-    def run(cells, ids=("1.1", "1.2"), name: str = "student", bound: float = 60,
+    def run(cells, ids=("1.1", "1.2"), name: str = "student",
             rubric=None, **kw) -> GradeResult:
         nb = cells if isinstance(cells, nbformat.NotebookNode) else build_notebook(cells)
         path = tmp_path / f"{name}.ipynb"
         nbformat.write(nb, str(path))
         return grade_confined(grade, path, rubric_with(rubric or lab9_rubric, ids), small_data,
-                              bound, **kw)
+                              **kw)
 
     return run
 
@@ -175,7 +172,7 @@ def sandbox_processes(tag: str) -> list[str]:
 def test_infinite_loop_times_out_and_later_cells_still_run_1_2(grade_hostile) -> None:
     cells = [H11, CORRECT_11, H12, ("code", "while True:\n    pass"), AFTER,
              ("code", "import time\ntime.sleep(10**6)"), CORRECT_12, *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3, bound=40)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3)
     assert_11_keeps_its_points(r)
     assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 3 s and was stopped"] * 2
     q12 = question(r, "1.2")
@@ -188,7 +185,7 @@ def test_infinite_loop_times_out_and_later_cells_still_run_1_2(grade_hostile) ->
 def test_cell_timeout_under_a_second_still_stops_the_cell_1_2(grade_hostile) -> None:
     # nbclient reads a timeout of 0 as "no timeout": 0.5 s must not round down to it
     r = grade_hostile([H11, CORRECT_11, H12, ("code", "while True:\n    pass"), AFTER],
-                      cell_timeout=0.5, bound=30)
+                      cell_timeout=0.5)
     assert_11_keeps_its_points(r)
     assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 1 s and was stopped"]
     assert "the next cell ran" in question(r, "1.2").section.stdout
@@ -209,7 +206,7 @@ SWALLOW = """
 def test_loop_swallowing_the_interrupt_stops_the_notebook_with_a_reason_1_2_1_4(
         grade_hostile) -> None:
     cells = [H11, CORRECT_11, H12, ("code", SWALLOW), AFTER, *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3, bound=60)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3)
     assert_11_keeps_its_points(r)
     reason = "cell 3 timed out and the kernel did not respond afterwards"
     assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 3 s and was stopped"]
@@ -231,7 +228,7 @@ def test_memory_bombs_raise_memory_error_and_the_kernel_carries_on_1_2(grade_hos
              ("code", "x = bytearray(50 * 2**30)"),
              ("code", "hoard = []\nwhile True:\n    hoard.append(bytearray(10**7))"),
              ("code", "print('hoarded', len(hoard) > 10)"), *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), limits=SMALL_LIMITS, bound=40)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), limits=SMALL_LIMITS)
     assert_11_keeps_its_points(r)
     assert [e.split(":")[0] for e in errors(r, "1.2")] == ["MemoryError", "MemoryError"]
     q12 = question(r, "1.2")
@@ -245,7 +242,7 @@ def test_fork_bomb_hits_the_process_limit_and_leaves_no_process_behind_1_2(
     name = f"forkbomb{uuid.uuid4().hex[:8]}"
     cells = [H11, CORRECT_11, H12, ("code", "import os\nwhile True:\n    os.fork()"), AFTER,
              *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), name=name, limits=SMALL_LIMITS, bound=40)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), name=name, limits=SMALL_LIMITS)
     assert_11_keeps_its_points(r)
     assert errors(r, "1.2") == ["BlockingIOError: [Errno 11] Resource temporarily unavailable"]
     assert "the next cell ran" in question(r, "1.2").section.stdout
@@ -267,7 +264,7 @@ def test_dying_kernel_keeps_1_1_and_errors_1_2_and_1_4_with_the_reason(grade_hos
                                                                         crash) -> None:
     cells = [H11, CORRECT_11, H12, ("code", "print('before the crash')"), ("code", crash), AFTER,
              *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), bound=30)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"))
     assert_11_keeps_its_points(r)
     assert errors(r, "1.2") == [DEAD]
     reason = "the kernel died while running cell 4"
@@ -288,7 +285,7 @@ def test_100_mb_of_output_is_dropped_with_a_notice_and_reports_stay_small_1_2(
         grade_hostile, tmp_path) -> None:
     cells = [H11, CORRECT_11, H12, ("code", "print('x' * 10**8)"),
              ("code", "for i in range(200_000):\n    print('y' * 100)"), AFTER, *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), bound=60)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"))
     assert_11_keeps_its_points(r)
     notice = "[grader: output dropped: the notebook printed more than 20 MB]\n"
     q12 = question(r, "1.2")
@@ -429,8 +426,7 @@ def snoop(tmp_path_factory, grade, lab9_rubric, small_data, grade_cache_dir: Pat
              CORRECT_12]
     path = root / "snooper.ipynb"
     nbformat.write(build_notebook(cells), str(path))
-    result = grade_confined(grade, path, rubric_with(lab9_rubric, ["1.1", "1.2"]), small_data,
-                            bound=40)
+    result = grade_confined(grade, path, rubric_with(lab9_rubric, ["1.1", "1.2"]), small_data)
     assert sha256(real) == real_before
     assert others.hashes() == others.before
     return Snoop(result, targets, patterns, victims, str(real),
@@ -559,7 +555,7 @@ def test_model_whose_forward_never_returns_stops_the_inspection_and_the_rest_1_2
     quick = lab9_rubric.model_copy(update={
         "execution": lab9_rubric.execution.model_copy(update={"probe_timeout": 3})})
     cells = [H11, CORRECT_11, H12, CORRECT_12, ("code", STUCK_MODEL), *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), rubric=quick, bound=50)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), rubric=quick)
     assert_11_keeps_its_points(r)
     q12 = question(r, "1.2")
     assert (q12.status, q12.points) == ("error", 0), verdicts(r)
@@ -713,7 +709,7 @@ def test_kernel_that_never_starts_is_fatal_for_every_question(
                         lambda config, runtime_dir: NeverStarts(kernel_name="python3"))
     quick = lab9_rubric.model_copy(update={
         "execution": lab9_rubric.execution.model_copy(update={"startup_timeout": 2})})
-    r = grade_hostile([H11, CORRECT_11, H12, CORRECT_12], rubric=quick, bound=20)
+    r = grade_hostile([H11, CORRECT_11, H12, CORRECT_12], rubric=quick)
     assert r.fatal == said
     for q in r.questions:
         assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, said)
