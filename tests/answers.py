@@ -1,4 +1,4 @@
-"""Answer cells and headings that several test modules build their notebooks from.
+"""Answer cells, headings and a rubric that several test modules build their notebooks from.
 
 Import them (`from answers import H11, NUMPY_DATA_11`); pytest puts tests/ on sys.path. The
 headings are the Lab 9 handout's own (submissions/src/lab9.md); the example students' answers
@@ -6,6 +6,9 @@ are read with `submissions.examples` where a test needs them.
 """
 
 from __future__ import annotations
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from submissions import examples
 
@@ -41,3 +44,60 @@ for i in range(N):
 
 
 NUMPY_DATA_11 = numpy_data_11()  # the correct answer to 1.1, seed 0
+
+
+# Lab 9 cut to exercise 1.1, with its points and X's artifact name as parameters: a class of
+# tiny notebooks grades against it in about a second each.
+RUBRIC_1_1 = """\
+assignment: lab9
+title: "Lab 9, exercise 1.1 only"
+reference: lab9
+data:
+  layouts: [npz]
+execution:
+  cell_timeout: 30
+  notebook_timeout: 60
+  startup_timeout: 60
+  probe_timeout: 60
+limits:
+  threads: 1
+questions:
+  - id: "1.1"
+    title: Build a synthetic 1D data set
+    heading: "Exercise 1.1"
+    points: {total}
+    checks:
+      - type: value_matches
+        name: X equals the seeded data set
+        points: {x_points}
+        artifact: {x_artifact}
+        expected: [{{fn: synthetic_data, index: 0}}]
+        atol: 0
+        rtol: 0
+      - type: value_matches
+        name: y equals the seeded targets
+        points: 2
+        artifact: y
+        expected: [{{fn: synthetic_data, index: 1}}]
+        atol: 0
+        rtol: 0
+      - type: predicate
+        name: shape and labelling rule
+        points: 4
+        artifacts: [X, y]
+        fn: synthetic_rule_violations
+        success: "have shapes (75, 1, 20) / (75, 1) and y = 1 exactly when a row has a single +1 pixel"
+"""
+
+
+def rubric_1_1(x_points: int = 4, x_artifact: str = "X") -> str:
+    return RUBRIC_1_1.format(total=x_points + 6, x_points=x_points, x_artifact=x_artifact)
+
+
+def lab9_notebook(*cells: str) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=[new_markdown_cell(H11[1]), *(new_code_cell(c) for c in cells)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+

@@ -40,6 +40,8 @@ from grader.sandbox.confine import (
     seal_runtime_dir,
 )
 
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a sandbox
+
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 20.0
 SpecFactory = Callable[..., SandboxSpec]

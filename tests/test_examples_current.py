@@ -3,6 +3,7 @@ documented (submissions/src/README.md). Fast: no kernel."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden" / "example_verdicts.json"
 
 from submissions import examples
 from submissions.examples import SourceError, read_answers, read_handout
@@ -187,3 +190,9 @@ def test_student_based_on_another_overrides_and_omits_slots(tmp_path: Path) -> N
 def test_broken_student_file_names_file_and_line(tmp_path: Path, broken: str, said: str) -> None:
     with pytest.raises(SourceError, match=said):
         read_answers(write(tmp_path / "ann.md", broken), SLOTS)
+
+
+def test_golden_verdicts_cover_every_example_notebook() -> None:
+    names = [e.student for e in examples.example_notebooks()]
+    assert sorted(json.loads(GOLDEN.read_text())) == sorted(names)
+    assert len(set(names)) == len(names)  # graded_example finds an example by its name

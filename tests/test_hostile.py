@@ -34,6 +34,8 @@ from grader.report import write_reports
 from grader.results import GradeResult
 from grader.sandbox.confine import Limits, confinement_available
 
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a sandbox
+
 SANDBOX_UID = 65534  # SandboxSpec.uid: what confined student code runs as on the host
 
 CORRECT_11 = ("code", NUMPY_DATA_11)  # numpy only: these kernels start in about a second

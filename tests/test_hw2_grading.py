@@ -42,6 +42,8 @@ from grader.rubric import Rubric, load_rubric
 from reference import hw2
 from submissions import examples
 
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a sandbox
+
 HANDOUT, ERIN = examples.answers("hw2", "handout_hw2"), examples.answers("hw2", "erin")
 
 

@@ -17,6 +17,8 @@ from conftest import build_notebook, check_outcome, question, rubric_with, verdi
 from grader.results import GradeResult
 from submissions import examples
 
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a sandbox
+
 ALICE, DAN = examples.answers("lab9", "alice"), examples.answers("lab9", "dan")
 
 # Check names in rubrics/lab9.yaml
