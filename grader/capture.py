@@ -11,7 +11,7 @@ import io
 import json
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from grader.checks import registry
 from grader.checks.base import OpResult, PlanContext
+from grader.probes import FiguresOp, ProbeOp, Request
 from grader.rubric import QuestionSpec
 from grader.sandbox.kernel import KernelSession
 
@@ -32,7 +33,9 @@ class QuestionCapture:
     states: dict[int, dict[str, Any]] = field(default_factory=dict)
     plan_errors: dict[int, str] = field(default_factory=dict)
     planned: dict[int, int] = field(default_factory=dict)  # number of probe ops per check
-    ops: list[dict[str, Any]] = field(default_factory=list)  # what was asked (input keys, no data)
+    # what was asked, in dict form (probes.Request.to_dict: input keys, no data): plain data, since
+    # captures are cached with their execution and plans compared when re-scoring
+    ops: list[dict[str, Any]] = field(default_factory=list)
     capture_error: str = ""
 
 
@@ -44,7 +47,7 @@ def capture_question(question: QuestionSpec, ctx: PlanContext, session: KernelSe
                      max_bytes: int) -> QuestionCapture:
     """Plan every check, run all their probe ops in one kernel round-trip, split the results."""
     capture = QuestionCapture()
-    ops: list[dict[str, Any]] = []
+    ops: dict[str, ProbeOp] = {}
     owners: dict[str, int] = {}
     for ci, check in enumerate(question.checks):
         check_type = registry[check.type]
@@ -61,16 +64,17 @@ def capture_question(question: QuestionSpec, ctx: PlanContext, session: KernelSe
         for oi, op in enumerate(planned):
             op_id = f"{ci}:{oi}"
             owners[op_id] = ci
-            ops.append(dict(op, id=op_id))
-    ops.append({"op": "figures", "id": "figures"})
-    capture.ops = ops
+            ops[op_id] = op
+    ops["figures"] = FiguresOp()
+    request = Request(ops, max_bytes)
+    capture.ops = request.to_dict()["ops"]
     if session is None or not session.alive:
         reason = (session.dead_reason if session else "") or "the kernel is not running"
         capture.capture_error = reason
         return capture
     inputs_path = _write_inputs(ctx)
     try:
-        answer = session.probe({"ops": ops, "max_array_bytes": max_bytes}, inputs_path)
+        answer = session.probe(replace(request, inputs=str(inputs_path) if inputs_path else None))
     finally:
         if inputs_path is not None:
             inputs_path.unlink(missing_ok=True)
@@ -88,9 +92,8 @@ def capture_question(question: QuestionSpec, ctx: PlanContext, session: KernelSe
     figures = raw.get("figures")
     if isinstance(figures, dict) and isinstance(figures.get("figures"), list):
         capture.figures = [f for f in figures["figures"] if isinstance(f, dict)]
-    for op in ops[:-1]:
-        item = raw.get(op["id"])
-        ci = owners[op["id"]]
+    for op_id, ci in owners.items():
+        item = raw.get(op_id)
         if not isinstance(item, dict):
             capture.results[ci].append(OpResult(False, {}, {"ename": "CaptureError",
                                                            "evalue": "no answer for this probe"}))
@@ -145,17 +148,18 @@ def read_probe_answer(json_path: Path, npz_path: Path, max_bytes: int) -> dict[s
             raise CaptureError(f"the notebook's answer has a non-numeric array ({key}: {arr.dtype})")
     if not isinstance(tree, dict):
         raise CaptureError("the notebook's answer is not a mapping")
-    return _resolve(tree, arrays)
+    return resolve_arrays(tree, arrays)
 
 
-def _resolve(node: Any, arrays: dict[str, np.ndarray]) -> Any:
+def resolve_arrays(node: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """The kernel's JSON tree with each `{"__array__": key}` replaced by that array."""
     if isinstance(node, dict):
         if set(node) == {"__array__"}:
             arr = arrays.get(node["__array__"])
             if arr is None:
                 raise CaptureError("the notebook's answer refers to a missing array")
             return arr
-        return {k: _resolve(v, arrays) for k, v in node.items()}
+        return {k: resolve_arrays(v, arrays) for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolve(v, arrays) for v in node]
+        return [resolve_arrays(v, arrays) for v in node]
     return node

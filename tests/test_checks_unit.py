@@ -446,9 +446,9 @@ def score_value_matches(artifact: str | list[str], assigned: list[str],
     ops = check.plan(p, PlanContext("1.1", reference, None, Path("."), assigned), state)
     results = []
     for op in ops:
-        value = answers.get(op["name"])
+        value = answers.get(op.name)
         results.append(OpResult(False, {}, {"ename": "LookupError",
-                                            "evalue": f"name '{op['name']}' is not defined"})
+                                            "evalue": f"name '{op.name}' is not defined"})
                        if value is None else
                        OpResult(True, {"kind": "array", "type": "ndarray", "value": value}))
     ctx = ScoreContext("1.1", reference, None, SectionRecord("1.1", []), [], {}, state)

@@ -490,13 +490,19 @@ SABOTAGE = """
     """
 
 
-def test_patched_numpy_json_and_print_void_only_the_patching_question_1_2(grade_hostile) -> None:
+def test_patched_numpy_json_and_print_cannot_forge_answers_and_cost_only_1_2(grade_hostile) -> None:
     r = grade_hostile([H11, CORRECT_11, H12, CORRECT_12, ("code", SABOTAGE)])
     assert_11_keeps_its_points(r)
     q12 = question(r, "1.2")
-    assert (q12.status, q12.points) == ("error", 0), verdicts(r)
-    assert messages(r, "1.2") == [
-        "could not inspect the notebook: inspecting the notebook's state produced no result"] * 3
+    # The kernel side serialises with its own json/numpy references, taken before any student cell:
+    # the answers describe the real model, not the forged JSON the patched json.dump writes.
+    assert check_outcome(r, "1.2", LAYERS).passed, verdicts(r)
+    assert check_outcome(r, "1.2", "seeded untrained predictions").passed, verdicts(r)
+    # Not covered yet: the grader-chosen weights are drawn with the notebook's numpy.random, which
+    # reaches the patched numpy.array at call time, so that check fails and costs its points.
+    behaviour = check_outcome(r, "1.2", "computes the specified architecture")
+    assert not behaviour.passed and " raised " in behaviour.message, verdicts(r)
+    assert (q12.status, q12.points) == ("partial", 6), verdicts(r)
     assert q12.section.stdout == ""
 
 
@@ -591,13 +597,8 @@ FORGED_ANSWER = """
     json.dump = forged_dump
     model = "no model at all"
     """
-BUG_FORGED_PROBE = (
-    "not protected: probes run inside the student's kernel and import its (patchable) json and "
-    "numpy, so a notebook can rewrite its own answers; checks that need computed values on the "
-    "grader's inputs resist, structural ones (layers, types, shapes, forbidden-call logs) do not")
 
 
-@pytest.mark.xfail(reason=BUG_FORGED_PROBE, strict=True)
 def test_forged_probe_answer_without_a_model_earns_nothing_1_2(grade_hostile) -> None:
     r = grade_hostile([H11, CORRECT_11, H12, ("code", FORGED_ANSWER)])
     assert_11_keeps_its_points(r)

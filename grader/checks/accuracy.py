@@ -23,6 +23,7 @@ from grader.checks.base import (
     failed,
     register,
 )
+from grader.probes import Candidates, ForwardOp, ProbeOp, ValueOp
 
 
 class Calibration(Params):
@@ -71,11 +72,11 @@ class HeldOutAccuracy(CheckType):
         calibrate: Calibration | None = None
         tiers: list[Tier] = []
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         if p.source == "weights":
-            return [{"op": "value", "name": w} for w in p.weights]
+            return [ValueOp(w) for w in p.weights]
         key = ctx.add_input(input_batch(ctx.data.hidden.images, p.layout), "heldout")
-        return [{"op": "forward", "names": p.models, "input": key, "width": p.classes}]
+        return [ForwardOp(Candidates(tuple(p.models), width=p.classes), key)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         labels = ctx.data.hidden.labels

@@ -17,6 +17,7 @@ from grader.checks.base import (
     passed,
     register,
 )
+from grader.probes import ProbeOp, ValueOp
 
 
 def value_of(result: OpResult, name: str) -> tuple[Any, str]:
@@ -127,26 +128,24 @@ class ValueMatches(CheckType):
                     out.append(m)
         return out
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         inputs = sorted({n for ref in p.expected for n in ref.inputs})
         state["input_names"] = inputs
         names = self.names(p, ctx.assigned_names)
         state["names"] = names
         state["assigned"] = list(ctx.assigned_names)
         explicit = set(self.names(p))
-        ops: list[dict[str, Any]] = [{"op": "value", "name": n} for n in inputs]
+        ops: list[ProbeOp] = [ValueOp(n) for n in inputs]
+        rows = None
+        if p.summary_rows and names:
+            want = expected_value(p.expected[0], ctx)
+            rng = np.random.default_rng(0)
+            rows = sorted(rng.choice(len(want), size=min(p.summary_rows, len(want)),
+                                     replace=False).tolist())
+            state["rows"] = rows
         for name in names:
-            op: dict[str, Any] = {"op": "value", "name": name}
-            if name not in explicit:
-                op["max_bytes"] = self.CANDIDATE_BYTES
-            if p.summary_rows:
-                want = expected_value(p.expected[0], ctx)
-                rng = np.random.default_rng(0)
-                rows = sorted(rng.choice(len(want), size=min(p.summary_rows, len(want)),
-                                         replace=False).tolist())
-                op["rows"] = rows
-                state["rows"] = rows
-            ops.append(op)
+            ops.append(ValueOp(name, max_bytes=None if name in explicit else self.CANDIDATE_BYTES,
+                               rows=None if rows is None else tuple(rows)))
         return ops
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -236,8 +235,8 @@ class Predicate(CheckType):
         fn: str  # reference function(**artifacts[, data]) -> list[str] of violations
         success: str = "follows the rule"
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"op": "value", "name": a} for a in p.artifacts]
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
+        return [ValueOp(a) for a in p.artifacts]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         values = {}
@@ -267,8 +266,8 @@ class ArtifactShape(CheckType):
         shape: list[int | None]
         dtype_kind: str | None = None
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"op": "value", "name": p.artifact, "params": False, "rows": [0]}]
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
+        return [ValueOp(p.artifact, params=False, rows=(0,))]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]

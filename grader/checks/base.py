@@ -1,8 +1,8 @@
 """The check registry and the two contexts every check works with.
 
 A check type is a small class registered by name. It has a pydantic `Params` model (what the rubric
-may say), `plan(params, ctx)` which returns the probe operations to run in the student's kernel at the
-end of the question's section (with grader-chosen inputs), and `score(params, ctx, results)` which turns
+may say), `plan(params, ctx)` which returns the probe operations (grader/probes.py) to run in the
+student's kernel at the end of the question's section (with grader-chosen inputs), and `score(params, ctx, results)` which turns
 the plain data that came back, plus the secrets the kernel never saw, into a `Verdict`.
 Adding a check type never touches the pipeline.
 """
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from grader.data import DataBundle
 from grader.expected import Reference
+from grader.probes import Arg, FileArg, InputArg, LiteralArg, ProbeOp, StudentArg
 from grader.results import SectionRecord
 
 
@@ -107,7 +108,7 @@ class CheckType:
     name: ClassVar[str] = ""
     Params: ClassVar[type[Params]] = Params
 
-    def plan(self, p: Any, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Any, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return []
 
     def score(self, p: Any, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -124,33 +125,33 @@ def register(cls: type[CheckType]) -> type[CheckType]:
 
 
 def resolve_args(specs: list[Any], ctx: PlanContext, inputs: dict[str, np.ndarray],
-                 hint: str) -> tuple[list[Any], list[Any]]:
-    """Rubric argument specs -> (kernel-side specs, grader-side values) for the same call.
+                 hint: str) -> tuple[list[Arg], list[Any]]:
+    """Rubric argument specs -> (kernel-side argument specs, grader-side values) for the same call.
 
     A string names an array from the check's `inputs` (sent to the kernel); `{student: NAME}` passes
     the student's own object (the reference side gets the reference function of that name);
     `{literal: V}` passes V to both; `{npz: {KEY: INPUT, ...}}` writes a file and passes its path.
     """
-    kernel_side: list[Any] = []
+    kernel_side: list[Arg] = []
     grader_side: list[Any] = []
     for spec in specs:
         if isinstance(spec, str):
             if spec not in inputs:
                 raise KeyError(f"argument '{spec}' is not among the inputs {sorted(inputs)}")
-            kernel_side.append({"input": ctx.add_input(inputs[spec], hint)})
+            kernel_side.append(InputArg(ctx.add_input(inputs[spec], hint)))
             grader_side.append(np.array(inputs[spec]))
         elif isinstance(spec, dict) and "student" in spec:
-            kernel_side.append({"student": spec["student"]})
+            kernel_side.append(StudentArg(spec["student"]))
             grader_side.append(ctx.reference.function(spec.get("reference", spec["student"])))
         elif isinstance(spec, dict) and "npz" in spec:
             path = ctx.write_npz(hint, **{k: inputs[v] for k, v in spec["npz"].items()})
-            kernel_side.append({"file": path.name if spec.get("relative") else str(path)})
+            kernel_side.append(FileArg(path.name if spec.get("relative") else str(path)))
             grader_side.append(str(path))
         elif isinstance(spec, dict) and "literal" in spec:
-            kernel_side.append({"literal": spec["literal"]})
+            kernel_side.append(LiteralArg(spec["literal"]))
             grader_side.append(spec["literal"])
         else:
-            kernel_side.append({"literal": spec})
+            kernel_side.append(LiteralArg(spec))
             grader_side.append(spec)
     return kernel_side, grader_side
 

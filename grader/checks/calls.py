@@ -23,6 +23,7 @@ from grader.checks.base import (
     register,
     resolve_args,
 )
+from grader.probes import CallOp, LiteralArg, ProbeOp, Step
 
 
 class OutputSpec(Params):
@@ -55,15 +56,12 @@ class CallSpec(Params):
         return f"{self.function}({', '.join(shown)})"
 
 
-def plan_call(p: CallSpec, ctx: PlanContext, state: dict[str, Any],
-              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def plan_call(p: CallSpec, ctx: PlanContext, state: dict[str, Any]) -> CallOp:
     inputs = ctx.reference.call(p.inputs, *p.inputs_args) if p.inputs else {}
     kernel_args, grader_args = resolve_args(p.args, ctx, inputs, p.function)
     state["inputs"] = inputs
     state["grader_args"] = grader_args
-    op = {"op": "call", "name": p.function, "args": kernel_args, "seed": p.seed}
-    op.update(extra or {})
-    return op
+    return CallOp(p.function, tuple(kernel_args), seed=p.seed)
 
 
 def _pick(value: Any, index: int | None) -> Any:
@@ -85,7 +83,7 @@ class FunctionMatches(CheckType):
         expected_args: list[Any] | None = None  # default: the same arguments
         outputs: list[OutputSpec] = [OutputSpec()]
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op = plan_call(p, ctx, state)
         args = state["grader_args"]
         if p.expected_args is not None:
@@ -143,7 +141,7 @@ class FunctionMetric(CheckType):
         max: float | None = None
         metric_name: str = "metric"
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [plan_call(p, ctx, state)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -171,7 +169,7 @@ class NoMutation(CheckType):
     class Params(CallSpec):
         pass
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [plan_call(p, ctx, state)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -209,17 +207,15 @@ class ClassPredictions(CheckType):
         acceptable_args: list[str] = []
         forbidden_modules: list[str] = []  # library code that must not run during the calls
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         inputs = ctx.reference.call(p.inputs, *p.inputs_args)
         state["inputs"] = inputs
         steps = []
         for s in p.steps:
             kernel_args, _ = resolve_args(s.args, ctx, inputs, s.method)
-            steps.append({"method": s.method, "args": kernel_args, "chain": s.chain,
-                          "keep": s.keep})
-        construct = [{"literal": a} for a in p.construct_args]
-        return [{"op": "call", "name": p.cls, "construct": construct, "then": steps,
-                 "watch": p.forbidden_modules}]
+            steps.append(Step(s.method, tuple(kernel_args), chain=s.chain, keep=s.keep))
+        return [CallOp(p.cls, tuple(LiteralArg(a) for a in p.construct_args),
+                       watch=tuple(p.forbidden_modules), steps=tuple(steps), result=False)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]

@@ -23,6 +23,7 @@ from grader.checks.base import (
     passed,
     register,
 )
+from grader.probes import CallsLogOp, ProbeOp
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,8 @@ class Forbidden(CheckType):
         reason: str = ""  # what the handout says, shown to the student
         voids_question: bool = True
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"op": "calls_log"}]
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
+        return [CallsLogOp()]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         cells = range(len(ctx.notebook_sources)) if p.scope == "notebook" \

@@ -22,6 +22,18 @@ from grader.checks.base import (
     passed,
     register,
 )
+from grader.probes import (
+    Arg,
+    CallOp,
+    Construct,
+    ForwardOp,
+    LiteralArg,
+    ModulesOp,
+    ProbeOp,
+    StudentArg,
+    TupleArg,
+    ValueOp,
+)
 
 
 class LayerSpec(Params):
@@ -92,21 +104,22 @@ class ModelSource(Params):
         return f"'{self.artifact}'"
 
 
-def construct_op(src: ModelSource) -> dict[str, Any]:
-    return {"construct": src.cls,
-            "args": [_tuple_literal(a) for a in src.construct_args], "seed": src.seed}
+def construct_args(src: ModelSource) -> tuple[Arg, ...]:
+    """The rubric's constructor arguments; a list (e.g. an input shape) is passed as a tuple."""
+    return tuple(TupleArg(tuple(LiteralArg(x) for x in a)) if isinstance(a, list) else LiteralArg(a)
+                 for a in src.construct_args)
 
 
-def forward_op(p: Any, ctx: PlanContext, hint: str) -> tuple[dict[str, Any], np.ndarray]:
-    """A probe running the student's model (or a fresh `p.cls(...)`) on `p.inputs`' batch."""
+def construct_op(src: ModelSource) -> Construct:
+    return Construct(src.cls or "", construct_args(src), src.seed)
+
+
+def forward_op(p: Any, ctx: PlanContext, hint: str, **options: Any) -> tuple[ForwardOp, np.ndarray]:
+    """A probe running the student's model (or a fresh `p.cls(...)`) on `p.inputs`' batch;
+    `options` are ForwardOp's (e.g. random weights)."""
     x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
-    op: dict[str, Any] = {"op": "forward", "input": ctx.add_input(x, hint)}
-    op.update(construct_op(p) if p.cls else {"name": p.artifact})
-    return op, x
-
-
-def _tuple_literal(a: Any) -> Any:
-    return {"tuple": [{"literal": x} for x in a]} if isinstance(a, list) else {"literal": a}
+    model = construct_op(p) if p.cls else StudentArg(p.artifact or "")
+    return ForwardOp(model, ctx.add_input(x, hint), **options), x
 
 
 @register
@@ -118,11 +131,10 @@ class ModuleLayers(CheckType):
     class Params(ModelSource):
         layers: list[LayerSpec]
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         if p.cls:
-            return [{"op": "call", "name": p.cls, "construct":
-                     [_tuple_literal(a) for a in p.construct_args], "then": [], "describe": True}]
-        return [{"op": "value", "name": p.artifact, "params": False}]
+            return [CallOp(p.cls, construct_args(p), describe=True, result=False)]
+        return [ValueOp(p.artifact or "", params=False)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]
@@ -158,9 +170,9 @@ class ModuleBehaviour(CheckType):
         atol: float = 1e-4
         rtol: float = 1e-4
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        op, state["inputs"] = forward_op(p, ctx, "behaviour")
-        op.update(random_params_seed=p.weights_seed, random_scale=p.weight_scale)
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
+        op, state["inputs"] = forward_op(p, ctx, "behaviour", random_weights_seed=p.weights_seed,
+                                         random_scale=p.weight_scale)
         return [op]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -199,9 +211,9 @@ class ModuleOutputs(CheckType):
         atol: float = 5e-4
         rtol: float = 0.0
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, _ = forward_op(p, ctx, "outputs")
-        return [op, {"op": "value", "name": p.artifact, "params": False}]
+        return [op, ValueOp(p.artifact or "", params=False)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         forward, desc = results
@@ -252,8 +264,8 @@ class TrainedModule(CheckType):
         absent_message: str = ""
         label: str = "trained model"
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"op": "modules"}]
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
+        return [ModulesOp()]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]
@@ -307,7 +319,7 @@ class ModuleForwardShape(CheckType):
         inputs_args: list[Any] = []
         output_shape: list[int | None]  # None: the batch size
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, x = forward_op(p, ctx, "shape")
         state["n"] = len(x)
         return [op]

@@ -19,6 +19,7 @@ from grader.checks.base import (
     register,
 )
 from grader.checks.modules import module_of
+from grader.probes import ProbeOp, ValueOp
 
 
 def first_line(text: str) -> str:
@@ -58,9 +59,9 @@ class Figures(CheckType):
         panels_per_filter_of: str | None = None  # model whose first layer's filter count = panels
         description: str = "figure"
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         if p.panels_per_filter_of:
-            return [{"op": "value", "name": p.panels_per_filter_of, "params": False}]
+            return [ValueOp(p.panels_per_filter_of, params=False)]
         return []
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
@@ -154,8 +155,8 @@ class ScalarRange(CheckType):
         min: float | None = None
         max: float | None = None
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"op": "value", "name": p.artifact}]
+    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
+        return [ValueOp(p.artifact)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]

@@ -1,12 +1,15 @@
 """Sandbox stage: run a notebook's cells one at a time in a separate (confined) kernel process.
 
 Takes cells and probe requests; returns plain records: each cell's outputs, error, duration, and for a
-probe the path of the JSON/NPZ files the kernel wrote. A cell that raises or times out is recorded and
+probe the path of the JSON/NPZ files the kernel wrote. The code that answers probes (the kernel side,
+grader/sandbox/kernel_side/) is sent as source text when the kernel starts, before any student cell. A cell that raises or times out is recorded and
 execution goes on; a dead or hung kernel ends the session and is reported, never raised past here.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import math
 import os
@@ -23,8 +26,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from grader.probes import Request
 from grader.results import CellError
-from grader.sandbox.kernel_side import SETUP_SOURCE, probe_source
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMEOUT_MARK = "grader_cell_timeout"
@@ -127,12 +130,7 @@ class KernelSession:
             self.dead_reason = f"the kernel did not start: {type(exc).__name__}: {exc}"
             self.close()
             raise KernelStartError(self.dead_reason) from None
-        setup = (
-            "(lambda g: (exec(compile(" + repr(SETUP_SOURCE) + ", '<grader-setup>', 'exec'), g), "
-            f"g['__grader_setup__']({self.config.forbidden_calls!r}, "
-            f"{self.config.max_output_bytes!r})))"
-            "({'get_ipython': get_ipython})"
-        )
+        setup = setup_code(self.config.forbidden_calls, self.config.max_output_bytes)
         reply = self._run_silent(setup, self.config.startup_timeout)
         if reply is None or reply.get("status") != "ok":
             self.dead_reason = f"the grader's kernel set-up failed: {reply}"
@@ -236,8 +234,8 @@ class KernelSession:
         return reply is not None
 
     # -- probes --------------------------------------------------------------------------------
-    def probe(self, request: dict, inputs_npz: Path | None) -> tuple[Path, Path] | str:
-        """Run the probe library on a request; return (json, npz) paths or an error sentence."""
+    def probe(self, request: Request) -> tuple[Path, Path] | str:
+        """Have the kernel side answer a request; return (json, npz) paths or an error sentence."""
         if not self.alive:
             return self.dead_reason or "the kernel is not running"
         self._probe_seq += 1
@@ -246,13 +244,8 @@ class KernelSession:
         out_npz = self.out_dir / f"probe{self._probe_seq}.npz"
         for p in (out_json, out_npz):
             p.unlink(missing_ok=True)  # unlink never follows a link
-        body = dict(request, inputs=str(inputs_npz) if inputs_npz else None)
-        req_path.write_text(json.dumps(body))
-        code = (
-            "(lambda g: (exec(compile(" + repr(probe_source()) + ", '<grader-probe>', 'exec'), g),"
-            f" g['_grader_main']({str(req_path)!r}, {str(out_json)!r}, {str(out_npz)!r})))"
-            "({'get_ipython': get_ipython})"
-        )
+        req_path.write_text(json.dumps(request.to_dict()))
+        code = probe_code(req_path, out_json, out_npz)
         reply = self._run_silent(code, self.config.probe_timeout)
         if reply is None:
             if not self._responsive():
@@ -282,6 +275,55 @@ class KernelSession:
         finally:
             client.timeout = saved
         return reply["content"] if reply else None
+
+
+# -- the kernel side, sent as source text -------------------------------------------------------------
+
+_PACKAGES = ("grader", "grader.sandbox", "grader.sandbox.kernel_side")  # bare in the kernel
+_BOOT = "grader.sandbox.kernel_side.boot"
+_ENTRY = "grader.sandbox.kernel_side.entry"
+_KERNEL_MODULES = (  # each after the modules it imports
+    _BOOT,
+    "grader.probes",
+    "grader.sandbox.kernel_side.plain",
+    "grader.sandbox.kernel_side.models",
+    "grader.sandbox.kernel_side.arguments",
+    "grader.sandbox.kernel_side.operations",
+    "grader.sandbox.kernel_side.figures",
+    "grader.sandbox.kernel_side.hooks",
+    _ENTRY,
+)
+
+
+@functools.cache
+def kernel_side_sources() -> tuple[tuple[str, str, str | None], ...]:
+    """(module name, file, source; None for a bare package) of what the kernel side needs, in
+    registration order; the files are read once per process."""
+    sources: list[tuple[str, str, str | None]] = [(name, f"<{name}>", None) for name in _PACKAGES]
+    for name in _KERNEL_MODULES:
+        origin = importlib.util.find_spec(name).origin
+        file = name.replace(".", "/") + ".py"  # as tracebacks name it: no path of this machine
+        sources.append((name, file, Path(origin).read_text(encoding="utf-8")))
+    return tuple(sources)
+
+
+def setup_code(forbidden_calls: list[str], max_cell_output: int) -> str:
+    """Code that loads the kernel side from its source text (boot.start) and installs its hooks.
+
+    It binds no name in the student's namespace: boot runs in a globals dict of its own, the
+    lambda's argument, and the execution is silent (no `_`).
+    """
+    sources = kernel_side_sources()
+    _, boot_file, boot_source = next(s for s in sources if s[0] == _BOOT)
+    return (f"(lambda g: (exec(compile({boot_source!r}, {boot_file!r}, 'exec'), g), "
+            f"g['start']({sources!r}, {list(forbidden_calls)!r}, {int(max_cell_output)!r})))"
+            f"({{'__name__': {_BOOT!r}}})")
+
+
+def probe_code(request_path: Path, out_json: Path, out_npz: Path) -> str:
+    """Code calling the installed entry point on one request; it binds no name either."""
+    return (f"__import__({_ENTRY!r}, fromlist=['run'])"
+            f".run({str(request_path)!r}, {str(out_json)!r}, {str(out_npz)!r})")
 
 
 _SILENT_ERRORS = {
