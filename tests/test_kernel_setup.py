@@ -270,14 +270,6 @@ def test_hooks_log_the_forbidden_call_and_the_figure_closed_in_the_cell(shell_ru
     assert figure["execution_count"] == 2 and figure["axes"][0]["collections"] == 1
 
 
-BUG_CAP_UNDONE = (
-    "IPython >= 9's run_cell tees stdout/stderr by replacing stream.write for the duration of each "
-    "cell and then restores the write it found, so the cap that set-up installs on the streams is "
-    "undone when the set-up execution ends (as before issue 9); the grader-side cap "
-    "(KernelSession._cap_outputs) still bounds what is kept")
-
-
-@pytest.mark.xfail(reason=BUG_CAP_UNDONE, strict=True)
 def test_cell_flooding_its_output_is_cut_in_the_kernel(shell_run) -> None:
     assert "x" * 1000 + DROPPED_NOTICE in shell_run["stdout"]
     assert "x" * 1001 not in shell_run["stdout"]

@@ -47,8 +47,8 @@ def install(forbidden_calls: list[str], max_cell_output: int) -> None:
     figures = FigureLog(shell)
     calls: list[dict[str, Any]] = []
     install_figure_hooks(figures, shell)
-    watch = CellWatch(max_cell_output)
-    cap_streams(watch, [stdout, stderr])
+    watch = CellWatch(max_cell_output, [stdout, stderr])
+    cap_streams(watch, watch.streams)
     shell.events.register("pre_run_cell", watch.on_pre_run_cell)
     log_forbidden_calls(forbidden_calls, calls, watch)
     _installed.append(Installed(shell, figures, calls))

@@ -18,16 +18,23 @@ DROPPED_NOTICE = "\n[grader: this cell printed too much; the rest was dropped]\n
 
 class CellWatch:
     """Counts the student cells started (silent grader code fires no pre_run_cell) and what the
-    current cell may still print."""
+    current cell may still print.
 
-    def __init__(self, max_cell_output: int) -> None:
+    IPython (9.x) swaps each stream's `write` for the length of every cell and puts back what it
+    found afterwards, which would undo a cap installed once: so the cap is put on again at the start
+    of every student cell, inside IPython's swap.
+    """
+
+    def __init__(self, max_cell_output: int, streams: list[Any] | None = None) -> None:
         self.max_cell_output = max_cell_output
         self.cells = 0
         self.output_left = max_cell_output
+        self.streams = list(streams or [])
 
     def on_pre_run_cell(self, *args: Any) -> None:
         self.cells += 1
         self.output_left = self.max_cell_output
+        cap_streams(self, self.streams)
 
     def capped(self, write: Callable[[str], Any]) -> Callable[[str], Any]:
         """`write` (a stream's), keeping only what the cell may still print."""
@@ -44,12 +51,16 @@ class CellWatch:
             self.output_left -= len(text)
             return write(text)
 
+        write_capped.grader_capped = True  # type: ignore[attr-defined]
         return write_capped
 
 
 def cap_streams(watch: CellWatch, streams: list[Any]) -> None:
+    """Cap each stream's current `write` (once: a write that is already capped stays as it is)."""
     for stream in streams:
         try:
+            if getattr(stream.write, "grader_capped", False):
+                continue
             stream.write = watch.capped(stream.write)
         except Exception:  # noqa: BLE001, S110  (a stream that cannot be wrapped stays as it is)
             pass
