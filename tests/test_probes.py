@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from grader.checks import registry
-from grader.checks.base import PlanContext, resolve_args
+from grader.checks.base import PlanContext
+from grader.checks.calls import resolve_args
 from grader.expected import Reference
 from grader.probes import (
     OPERATIONS,

@@ -12,17 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.arrays import as_array, value_of
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    failed,
-    register,
-)
+from grader.checks.arrays import arrays_of
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.probes import Candidates, ForwardOp, ProbeOp, ValueOp
 
 
@@ -55,7 +46,6 @@ def required_accuracy(p: Any, ctx: ScoreContext) -> tuple[float, str]:
                   f"{p.calibrate.margin:g}; the full-MNIST threshold is {p.threshold:.3f})")
 
 
-@register
 class HeldOutAccuracy(CheckType):
     """Accuracy of the student's trained model on the hidden split, against a threshold."""
 
@@ -81,33 +71,31 @@ class HeldOutAccuracy(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         labels = ctx.data.hidden.labels
         if p.source == "weights":
-            values = []
-            for name, r in zip(p.weights, results):
-                v, why = value_of(r, name)
-                if why:
-                    return failed(why)
-                values.append(as_array(v))
+            weights, why = arrays_of(p.weights, results)
+            if why:
+                return Verdict.fail(why)
             try:
-                pred = np.asarray(ctx.reference.call(p.predict, *values, ctx.data.hidden.images,
+                pred = np.asarray(ctx.reference.call(p.predict, *weights.values(),
+                                                     ctx.data.hidden.images,
                                                      cache=False))
             except Exception as exc:  # noqa: BLE001
-                return failed(f"{', '.join(p.weights)} cannot make predictions: "
-                              f"{exc.__cause__ or exc}")
+                return Verdict.fail(f"{', '.join(p.weights)} cannot make predictions: "
+                                    f"{exc.__cause__ or exc}")
             who = " and ".join(f"'{w}'" for w in p.weights)
         else:
             r = results[0]
             if not r.ok:
-                return failed(r.failure_sentence("predicting the held-out images"))
+                return Verdict.fail(r.failure_sentence("predicting the held-out images"))
             usable = [c for c in r.data.get("candidates", []) if "output" in c]
             if not usable:
                 errs = [c for c in r.data.get("candidates", []) if "error" in c]
                 extra = f": '{errs[0]['name']}' raised {errs[0]['error']['ename']}" if errs else ""
-                return failed(f"no trained model in the notebook maps a batch of images to "
-                              f"{p.classes} class scores{extra}")
+                return Verdict.fail(f"no trained model in the notebook maps a batch of images to "
+                                    f"{p.classes} class scores{extra}")
             best = max(usable, key=lambda c: float(np.mean(np.asarray(c["output"]) == labels)))
             pred, who = np.asarray(best["output"]), f"'{best['name']}'"
         if pred.shape != labels.shape:
-            return failed(f"{who} gave {pred.size} predictions for {labels.size} images")
+            return Verdict.fail(f"{who} gave {pred.size} predictions for {labels.size} images")
         acc = float(np.mean(pred == labels))
         need, rule = required_accuracy(p, ctx)
         text = (f"{who}: accuracy {acc:.3f} on {labels.size:,} held-out images "

@@ -6,17 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    failed,
-    passed,
-    register,
-)
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.probes import ProbeOp, ValueOp
 
 
@@ -45,6 +35,28 @@ def as_array(value: Any) -> np.ndarray | None:
     except (ValueError, TypeError):
         return None
     return arr if arr.dtype.kind in "biufc" else None
+
+
+def array_of(result: OpResult, name: str) -> tuple[np.ndarray | None, str]:
+    """The captured artifact as a numeric array, or (None, sentence why not)."""
+    value, why = value_of(result, name)
+    if why:
+        return None, why
+    arr = as_array(value)
+    if arr is None:
+        return None, f"'{name}' is {type(value).__name__}, not a numeric array"
+    return arr, ""
+
+
+def arrays_of(names: list[str], results: list[OpResult]) -> tuple[dict[str, np.ndarray], str]:
+    """Each named artifact as a numeric array, or ({}, the sentence about the first that is not)."""
+    arrays = {}
+    for name, result in zip(names, results):
+        arr, why = array_of(result, name)
+        if arr is None:
+            return {}, why
+        arrays[name] = arr
+    return arrays, ""
 
 
 def shape_text(shape: Any) -> str:
@@ -101,7 +113,6 @@ def _distance(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.nan_to_num(diff, nan=np.inf).max()) if diff.size else 0.0
 
 
-@register
 class ValueMatches(CheckType):
     """An artifact equals a reference value (any of several accepted conventions or answers)."""
 
@@ -150,12 +161,9 @@ class ValueMatches(CheckType):
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         input_names = ctx.plan_state.get("input_names", [])
-        inputs = {}
-        for name, result in zip(input_names, results):
-            value, why = value_of(result, name)
-            if why or as_array(value) is None:
-                return failed(why or f"'{name}' is not a numeric array")
-            inputs[name] = as_array(value)
+        inputs, why = arrays_of(input_names, results)
+        if why:
+            return Verdict.fail(why)
         sentences = []
         names = ctx.plan_state.get("names") or self.names(p)
         candidates = list(zip(names, results[len(input_names):]))
@@ -166,7 +174,7 @@ class ValueMatches(CheckType):
         if not present and candidates:
             wanted = " or ".join(f"'{n}'" for n in self.names(p) if n != self.SECTION)
             assigned = ctx.plan_state.get("assigned") or []
-            return failed(f"no {wanted or 'array'} found at the end of the section"
+            return Verdict.fail(f"no {wanted or 'array'} found at the end of the section"
                           + (f" (names assigned there: {', '.join(assigned[:12])})"
                              if assigned else ""))
         for name, result in present or candidates[:1]:
@@ -174,26 +182,23 @@ class ValueMatches(CheckType):
             if verdict.passed or len(candidates) == 1:
                 return verdict
             sentences.append(verdict.message)
-        return failed("; ".join(sentences))
+        return Verdict.fail("; ".join(sentences))
 
     def _score_one(self, p: Params, ctx: ScoreContext, name: str, result: OpResult,
                    inputs: dict[str, np.ndarray]) -> Verdict:
         if p.summary_rows and result.ok and result.data.get("kind") == "summary":
             return self._score_summary(p, ctx, name, result)
-        value, why = value_of(result, name)
-        if why:
-            return failed(why)
-        got = as_array(value)
+        got, why = array_of(result, name)
         if got is None:
-            return failed(f"'{name}' is {type(value).__name__}, not a numeric array")
+            return Verdict.fail(why)
         if p.dtype_kind and got.dtype.kind not in p.dtype_kind:
-            return failed(f"'{name}' has dtype {got.dtype}, expected a kind '{p.dtype_kind}'")
+            return Verdict.fail(f"'{name}' has dtype {got.dtype}, expected a kind '{p.dtype_kind}'")
         sentences = []
         for ref in p.expected:
             try:
                 want = expected_value(ref, ctx, {k: inputs[k] for k in ref.inputs})
             except Exception as exc:  # noqa: BLE001  (the student's inputs don't fit)
-                return failed(f"'{name}' cannot be checked: {exc.__cause__ or exc}")
+                return Verdict.fail(f"'{name}' cannot be checked: {exc.__cause__ or exc}")
             options = want.items() if isinstance(want, dict) else [(ref.label, want)]
             misses = []
             for label, w in options:
@@ -201,30 +206,29 @@ class ValueMatches(CheckType):
                 ok, sentence = compare_arrays(got, w, p.atol, p.rtol)
                 shown = f" ({label})" if label else ""
                 if ok:
-                    return passed(f"'{name}' {shape_text(got.shape)} {sentence}{shown}")
+                    return Verdict.ok(f"'{name}' {shape_text(got.shape)} {sentence}{shown}")
                 misses.append((_distance(got, w), f"{sentence}{shown}"))
             sentences.append(min(misses)[1] if misses else "")
-        return failed(f"'{name}' does not match the reference: " + "; ".join(sentences))
+        return Verdict.fail(f"'{name}' does not match the reference: " + "; ".join(sentences))
 
     def _score_summary(self, p: Params, ctx: ScoreContext, name: str, result: OpResult) -> Verdict:
         data = result.data
         want = expected_value(p.expected[0], ctx)
         want2 = want.reshape(len(want), -1)
         if tuple(data.get("shape", ())) != tuple(want.shape):
-            return failed(f"'{name}' has shape {shape_text(data.get('shape', ()))}, "
-                          f"expected {shape_text(want.shape)}")
+            return Verdict.fail(f"'{name}' has shape {shape_text(data.get('shape', ()))}, "
+                                f"expected {shape_text(want.shape)}")
         rows = np.asarray(data.get("rows"))
         ok_rows, s_rows = compare_arrays(rows, want2[ctx.plan_state["rows"]], p.atol, p.rtol)
         colsum = np.asarray(data.get("colsum"))
         ok_sum, s_sum = compare_arrays(colsum, want2.sum(0), p.atol * len(want2) + 1e-6, p.rtol)
         if ok_rows and ok_sum:
-            return passed(f"'{name}' {shape_text(want.shape)} matches the reference "
-                          f"(sampled rows and column sums)")
-        return failed(f"'{name}' does not match the reference: sampled rows {s_rows}; "
-                      f"column sums {s_sum}")
+            return Verdict.ok(f"'{name}' {shape_text(want.shape)} matches the reference "
+                              f"(sampled rows and column sums)")
+        return Verdict.fail(f"'{name}' does not match the reference: sampled rows {s_rows}; "
+                            f"column sums {s_sum}")
 
 
-@register
 class Predicate(CheckType):
     """Artifacts obey a rule written in the reference module (a list of violations, empty = pass)."""
 
@@ -239,23 +243,16 @@ class Predicate(CheckType):
         return [ValueOp(a) for a in p.artifacts]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
-        values = {}
-        for name, result in zip(p.artifacts, results):
-            value, why = value_of(result, name)
-            if why:
-                return failed(why)
-            arr = as_array(value)
-            if arr is None:
-                return failed(f"'{name}' is not a numeric array")
-            values[name] = arr
+        values, why = arrays_of(p.artifacts, results)
+        if why:
+            return Verdict.fail(why)
         violations = ctx.reference.call(p.fn, cache=False, **values)
         names = ", ".join(f"'{a}'" for a in p.artifacts)
         if not violations:
-            return passed(f"{names} {p.success}")
-        return failed(f"{names}: " + "; ".join(violations[:5]))
+            return Verdict.ok(f"{names} {p.success}")
+        return Verdict.fail(f"{names}: " + "; ".join(violations[:5]))
 
 
-@register
 class ArtifactShape(CheckType):
     """An artifact exists with the given shape (None = any size) and dtype kind."""
 
@@ -272,15 +269,15 @@ class ArtifactShape(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]
         if not result.ok:
-            return failed(result.failure_sentence(f"reading '{p.artifact}'"))
+            return Verdict.fail(result.failure_sentence(f"reading '{p.artifact}'"))
         shape = result.data.get("shape")
         if shape is None:
-            return failed(f"'{p.artifact}' is a {result.data.get('type')}, not an array")
+            return Verdict.fail(f"'{p.artifact}' is a {result.data.get('type')}, not an array")
         want = shape_text([s if s is not None else "N" for s in p.shape])
         if len(shape) != len(p.shape) or any(w is not None and w != g
                                              for w, g in zip(p.shape, shape)):
-            return failed(f"'{p.artifact}' has shape {shape_text(shape)}, expected {want}")
+            return Verdict.fail(f"'{p.artifact}' has shape {shape_text(shape)}, expected {want}")
         dtype = str(result.data.get("dtype", ""))
         if p.dtype_kind and np.dtype(dtype).kind not in p.dtype_kind:
-            return failed(f"'{p.artifact}' has dtype {dtype}")
-        return passed(f"'{p.artifact}' has shape {shape_text(shape)} ({dtype})")
+            return Verdict.fail(f"'{p.artifact}' has dtype {dtype}")
+        return Verdict.ok(f"'{p.artifact}' has shape {shape_text(shape)} ({dtype})")

@@ -2,14 +2,14 @@
 
 A check type is a small class registered by name. It has a pydantic `Params` model (what the rubric
 may say), `plan(params, ctx)` which returns the probe operations (grader/probes.py) to run in the
-student's kernel at the end of the question's section (with grader-chosen inputs), and `score(params, ctx, results)` which turns
-the plain data that came back, plus the secrets the kernel never saw, into a `Verdict`.
-Adding a check type never touches the pipeline.
+student's kernel at the end of the question's section (with grader-chosen inputs), and
+`score(params, ctx, results)`, which turns the plain data that came back, plus the secrets the kernel
+never saw, into a `Verdict`. Defining the class registers it; adding a check type never touches the
+pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from grader.data import DataBundle
 from grader.expected import Reference
-from grader.probes import Arg, FileArg, InputArg, LiteralArg, ProbeOp, StudentArg
+from grader.probes import ProbeOp
 from grader.results import SectionRecord
 
 
@@ -33,17 +33,19 @@ class Verdict:
     message: str
     voids_question: bool = False  # a forbidden shortcut: the whole question earns 0
 
+    @classmethod
+    def ok(cls, message: str) -> Verdict:
+        """Full marks for the check, with the sentence a report shows."""
+        return cls(1.0, message)
+
+    @classmethod
+    def fail(cls, message: str) -> Verdict:
+        """No marks for the check, with the sentence saying why."""
+        return cls(0.0, message)
+
     @property
     def passed(self) -> bool:
         return self.fraction >= 1.0 - 1e-9
-
-
-def passed(message: str) -> Verdict:
-    return Verdict(1.0, message)
-
-
-def failed(message: str) -> Verdict:
-    return Verdict(0.0, message)
 
 
 @dataclass
@@ -102,11 +104,27 @@ class ScoreContext:
     cell_of_execution: dict[int, int] = field(default_factory=dict)  # execution count -> cell
 
 
+registry: dict[str, CheckType] = {}
+"""Check types by name, filled as check modules define them."""
+
+
 class CheckType:
-    """Base class: subclasses set `name`, `Params`, and implement plan() and score()."""
+    """Base class: subclasses set `name`, `Params`, and implement plan() and score().
+
+    Defining a subclass with a `name` registers it for rubrics under that name; a second check type
+    with the same name is refused.
+    """
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[Params]] = Params
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            if cls.name in registry:
+                raise TypeError(f"two check types are named '{cls.name}': "
+                                f"{type(registry[cls.name]).__qualname__} and {cls.__qualname__}")
+            registry[cls.name] = cls()
 
     def plan(self, p: Any, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return []
@@ -115,51 +133,3 @@ class CheckType:
         raise NotImplementedError
 
 
-registry: dict[str, CheckType] = {}
-
-
-def register(cls: type[CheckType]) -> type[CheckType]:
-    """Class decorator: make a check type available to rubrics under `cls.name`."""
-    registry[cls.name] = cls()
-    return cls
-
-
-def resolve_args(specs: list[Any], ctx: PlanContext, inputs: dict[str, np.ndarray],
-                 hint: str) -> tuple[list[Arg], list[Any]]:
-    """Rubric argument specs -> (kernel-side argument specs, grader-side values) for the same call.
-
-    A string names an array from the check's `inputs` (sent to the kernel); `{student: NAME}` passes
-    the student's own object (the reference side gets the reference function of that name);
-    `{literal: V}` passes V to both; `{npz: {KEY: INPUT, ...}}` writes a file and passes its path.
-    """
-    kernel_side: list[Arg] = []
-    grader_side: list[Any] = []
-    for spec in specs:
-        if isinstance(spec, str):
-            if spec not in inputs:
-                raise KeyError(f"argument '{spec}' is not among the inputs {sorted(inputs)}")
-            kernel_side.append(InputArg(ctx.add_input(inputs[spec], hint)))
-            grader_side.append(np.array(inputs[spec]))
-        elif isinstance(spec, dict) and "student" in spec:
-            kernel_side.append(StudentArg(spec["student"]))
-            grader_side.append(ctx.reference.function(spec.get("reference", spec["student"])))
-        elif isinstance(spec, dict) and "npz" in spec:
-            path = ctx.write_npz(hint, **{k: inputs[v] for k, v in spec["npz"].items()})
-            kernel_side.append(FileArg(path.name if spec.get("relative") else str(path)))
-            grader_side.append(str(path))
-        elif isinstance(spec, dict) and "literal" in spec:
-            kernel_side.append(LiteralArg(spec["literal"]))
-            grader_side.append(spec["literal"])
-        else:
-            kernel_side.append(LiteralArg(spec))
-            grader_side.append(spec)
-    return kernel_side, grader_side
-
-
-def describe_array(a: Any) -> str:
-    if isinstance(a, np.ndarray):
-        return f"array {tuple(a.shape)} {a.dtype}"
-    return type(a).__name__
-
-
-CheckFn = Callable[..., Verdict]

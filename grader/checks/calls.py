@@ -11,19 +11,40 @@ from typing import Any
 import numpy as np
 
 from grader.checks.arrays import as_array, compare_arrays, shape_text
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    failed,
-    passed,
-    register,
-    resolve_args,
-)
-from grader.probes import CallOp, LiteralArg, ProbeOp, Step
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.probes import Arg, CallOp, FileArg, InputArg, LiteralArg, ProbeOp, Step, StudentArg
+
+
+def resolve_args(specs: list[Any], ctx: PlanContext, inputs: dict[str, np.ndarray],
+                 hint: str) -> tuple[list[Arg], list[Any]]:
+    """Rubric argument specs -> (kernel-side argument specs, grader-side values) for the same call.
+
+    A string names an array from the check's `inputs` (sent to the kernel); `{student: NAME}` passes
+    the student's own object (the reference side gets the reference function of that name);
+    `{literal: V}` passes V to both; `{npz: {KEY: INPUT, ...}}` writes a file and passes its path.
+    """
+    kernel_side: list[Arg] = []
+    grader_side: list[Any] = []
+    for spec in specs:
+        if isinstance(spec, str):
+            if spec not in inputs:
+                raise KeyError(f"argument '{spec}' is not among the inputs {sorted(inputs)}")
+            kernel_side.append(InputArg(ctx.add_input(inputs[spec], hint)))
+            grader_side.append(np.array(inputs[spec]))
+        elif isinstance(spec, dict) and "student" in spec:
+            kernel_side.append(StudentArg(spec["student"]))
+            grader_side.append(ctx.reference.function(spec.get("reference", spec["student"])))
+        elif isinstance(spec, dict) and "npz" in spec:
+            path = ctx.write_npz(hint, **{k: inputs[v] for k, v in spec["npz"].items()})
+            kernel_side.append(FileArg(path.name if spec.get("relative") else str(path)))
+            grader_side.append(str(path))
+        elif isinstance(spec, dict) and "literal" in spec:
+            kernel_side.append(LiteralArg(spec["literal"]))
+            grader_side.append(spec["literal"])
+        else:
+            kernel_side.append(LiteralArg(spec))
+            grader_side.append(spec)
+    return kernel_side, grader_side
 
 
 class OutputSpec(Params):
@@ -72,8 +93,24 @@ def _pick(value: Any, index: int | None) -> Any:
     return value[index]
 
 
-@register
-class FunctionMatches(CheckType):
+class CallCheck(CheckType):
+    """A check that calls the student's function once (`plan_call`) and scores what it returned:
+    a call that raised fails with the exception; otherwise `score_call` decides."""
+
+    def plan(self, p: Any, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
+        return [plan_call(p, ctx, state)]
+
+    def score(self, p: Any, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
+        r = results[0]
+        if not r.ok:
+            return Verdict.fail(r.failure_sentence(p.call_text()))
+        return self.score_call(p, ctx, r.data)
+
+    def score_call(self, p: Any, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
+        raise NotImplementedError
+
+
+class FunctionMatches(CallCheck):
     """Calling the student's function gives the reference function's result on the same inputs."""
 
     name = "function_matches"
@@ -92,11 +129,8 @@ class FunctionMatches(CheckType):
         state["expected"] = ctx.reference.call(p.expected or p.function, *args, cache=False)
         return [op]
 
-    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
-        r = results[0]
-        if not r.ok:
-            return failed(r.failure_sentence(p.call_text()))
-        got_all = r.data.get("result")
+    def score_call(self, p: Params, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
+        got_all = answer.get("result")
         want_all = ctx.plan_state["expected"]
         good, notes = 0, []
         for spec in p.outputs:
@@ -129,8 +163,7 @@ class FunctionMatches(CheckType):
         return Verdict(fraction, f"{p.call_text()}{verdict}: " + "; ".join(notes))
 
 
-@register
-class FunctionMetric(CheckType):
+class FunctionMetric(CallCheck):
     """Run the student's function (e.g. a training routine); a reference metric scores the result."""
 
     name = "function_metric"
@@ -141,27 +174,21 @@ class FunctionMetric(CheckType):
         max: float | None = None
         metric_name: str = "metric"
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
-        return [plan_call(p, ctx, state)]
-
-    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
-        r = results[0]
-        if not r.ok:
-            return failed(r.failure_sentence(p.call_text()))
+    def score_call(self, p: Params, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
         try:
-            value = float(ctx.reference.call(p.metric, r.data.get("result"),
+            value = float(ctx.reference.call(p.metric, answer.get("result"),
                                              cache=False, **ctx.plan_state["inputs"]))
         except Exception as exc:  # noqa: BLE001  (the student's result has the wrong form)
-            return failed(f"{p.call_text()} returned something unusable: {exc.__cause__ or exc}")
+            return Verdict.fail(f"{p.call_text()} returned something unusable: "
+                                f"{exc.__cause__ or exc}")
         bound = " and ".join(b for b in (f">= {p.min}" if p.min is not None else "",
                                          f"<= {p.max}" if p.max is not None else "") if b)
         ok = (p.min is None or value >= p.min) and (p.max is None or value <= p.max)
         text = f"{p.call_text()}: {p.metric_name} {value:.4g}, needs {bound}"
-        return passed(text) if ok else failed(text)
+        return Verdict.ok(text) if ok else Verdict.fail(text)
 
 
-@register
-class NoMutation(CheckType):
+class NoMutation(CallCheck):
     """The function leaves its array arguments unchanged (usually a 0-point note)."""
 
     name = "no_mutation"
@@ -169,19 +196,13 @@ class NoMutation(CheckType):
     class Params(CallSpec):
         pass
 
-    def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
-        return [plan_call(p, ctx, state)]
-
-    def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
-        r = results[0]
-        if not r.ok:
-            return failed(r.failure_sentence(p.call_text()))
-        mutated = [i for i, m in enumerate(r.data.get("mutated_args", [])) if m]
+    def score_call(self, p: Params, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
+        mutated = [i for i, m in enumerate(answer.get("mutated_args", [])) if m]
         if mutated:
             which = ", ".join(str(p.args[i]) for i in mutated)
-            return failed(f"{p.call_text()} modifies its argument {which} in place "
-                          "(the caller's array changes)")
-        return passed(f"{p.call_text()} leaves its arguments unchanged")
+            return Verdict.fail(f"{p.call_text()} modifies its argument {which} in place "
+                                "(the caller's array changes)")
+        return Verdict.ok(f"{p.call_text()} leaves its arguments unchanged")
 
 
 class StepSpec(Params):
@@ -191,7 +212,6 @@ class StepSpec(Params):
     keep: bool = False  # this step's return value is the prediction to score
 
 
-@register
 class ClassPredictions(CheckType):
     """Instantiate the student's class, call its methods; predictions must be acceptable labels."""
 
@@ -222,7 +242,7 @@ class ClassPredictions(CheckType):
         call = f"{p.cls}({', '.join(map(repr, p.construct_args))})." + \
             ".".join(f"{s.method}(...)" for s in p.steps)
         if not r.ok:
-            return failed(r.failure_sentence(call))
+            return Verdict.fail(r.failure_sentence(call))
         hits = r.data.get("forbidden_hits") or {}
         if hits:
             libraries = sorted({".".join(h.split(".")[:2]) for h in hits})
@@ -234,15 +254,16 @@ class ClassPredictions(CheckType):
         acceptable = ctx.reference.call(p.acceptable, *[inputs[a] for a in p.acceptable_args],
                                         cache=False)
         if pred is None:
-            return failed(f"{call} returned no array of predictions")
+            return Verdict.fail(f"{call} returned no array of predictions")
         pred = pred.ravel()
         if len(pred) != len(acceptable):
-            return failed(f"{call} returned {len(pred)} predictions for {len(acceptable)} points")
+            return Verdict.fail(f"{call} returned {len(pred)} predictions for {len(acceptable)} "
+                                f"points")
         wrong = [i for i, (v, ok) in enumerate(zip(pred.tolist(), acceptable)) if v not in ok]
         ties = sum(1 for s in acceptable if len(s) > 1)
         if not wrong:
-            return passed(f"{call}: all {len(pred)} predictions acceptable "
-                          f"({ties} of them ties where any tied class is accepted)")
+            return Verdict.ok(f"{call}: all {len(pred)} predictions acceptable "
+                              f"({ties} of them ties where any tied class is accepted)")
         i = wrong[0]
         return Verdict(0.0, f"{call}: {len(wrong)} of {len(pred)} predictions wrong (point {i}: "
                             f"predicted {pred[i]}, acceptable {sorted(acceptable[i])})")

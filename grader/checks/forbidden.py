@@ -13,16 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.cellsource import parse_cell, python_source
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    passed,
-    register,
-)
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.probes import CallsLogOp, ProbeOp
 
 
@@ -118,7 +109,6 @@ def find_forbidden(sources: dict[int, str], names: list[str]) -> list[Finding]:
     return findings
 
 
-@register
 class Forbidden(CheckType):
     """The notebook does not use the forbidden functions or modules (static and run time)."""
 
@@ -156,4 +146,4 @@ class Forbidden(CheckType):
             return Verdict(0.0, f"{c['call']} was called at run time (cell {cell}) although "
                                 f"the code hides it; it is not allowed here{why}",
                            voids_question=p.voids_question)
-        return passed(f"does not use {', '.join(p.names)}")
+        return Verdict.ok(f"does not use {', '.join(p.names)}")

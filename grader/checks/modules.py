@@ -11,17 +11,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.arrays import compare_arrays, shape_text
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    failed,
-    passed,
-    register,
-)
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.probes import (
     Arg,
     CallOp,
@@ -104,6 +94,13 @@ class ModelSource(Params):
         return f"'{self.artifact}'"
 
 
+class ForwardSource(ModelSource):
+    """A model and the batch the grader runs it on."""
+
+    inputs: str  # reference function returning the input batch (array)
+    inputs_args: list[Any] = []
+
+
 def construct_args(src: ModelSource) -> tuple[Arg, ...]:
     """The rubric's constructor arguments; a list (e.g. an input shape) is passed as a tuple."""
     return tuple(TupleArg(tuple(LiteralArg(x) for x in a)) if isinstance(a, list) else LiteralArg(a)
@@ -114,7 +111,7 @@ def construct_op(src: ModelSource) -> Construct:
     return Construct(src.cls or "", construct_args(src), src.seed)
 
 
-def forward_op(p: Any, ctx: PlanContext, hint: str, **options: Any) -> tuple[ForwardOp, np.ndarray]:
+def forward_op(p: ForwardSource, ctx: PlanContext, hint: str, **options: Any) -> tuple[ForwardOp, np.ndarray]:
     """A probe running the student's model (or a fresh `p.cls(...)`) on `p.inputs`' batch;
     `options` are ForwardOp's (e.g. random weights)."""
     x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
@@ -122,7 +119,6 @@ def forward_op(p: Any, ctx: PlanContext, hint: str, **options: Any) -> tuple[For
     return ForwardOp(model, ctx.add_input(x, hint), **options), x
 
 
-@register
 class ModuleLayers(CheckType):
     """The model's leaf layers, in order, have the specified types and hyper-parameters."""
 
@@ -140,30 +136,27 @@ class ModuleLayers(CheckType):
         result = results[0]
         if p.cls:
             if not result.ok:
-                return failed(result.failure_sentence(p.describe()))
+                return Verdict.fail(result.failure_sentence(p.describe()))
             summary = result.data.get("module")
             if summary is None:
-                return failed(f"{p.describe()} did not build a torch model")
+                return Verdict.fail(f"{p.describe()} did not build a torch model")
         else:
             summary, why = module_of(result, p.artifact or "")
             if why:
-                return failed(why)
+                return Verdict.fail(why)
         problems = match_layers(summary["layers"], p.layers)
         if problems:
-            return failed(f"{p.describe()}: " + "; ".join(problems[:4]))
+            return Verdict.fail(f"{p.describe()}: " + "; ".join(problems[:4]))
         arch = " → ".join(_layer_sentence(l) for l in summary["layers"])
-        return passed(f"{p.describe()} has the specified layers: {arch}")
+        return Verdict.ok(f"{p.describe()} has the specified layers: {arch}")
 
 
-@register
 class ModuleBehaviour(CheckType):
     """With grader-chosen weights loaded, the model computes what the reference architecture does."""
 
     name = "module_behaviour"
 
-    class Params(ModelSource):
-        inputs: str  # reference function returning the input batch (array)
-        inputs_args: list[Any] = []
+    class Params(ForwardSource):
         reference_forward: str  # reference function(params, inputs) -> outputs
         weights_seed: int = 1234
         weight_scale: float = 0.3
@@ -178,7 +171,8 @@ class ModuleBehaviour(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]
         if not result.ok:
-            return failed(result.failure_sentence(f"running {p.describe()} on the grader's inputs"))
+            return Verdict.fail(result.failure_sentence(
+                f"running {p.describe()} on the grader's inputs"))
         params = [np.asarray(a) for a in result.data["params"]]
         got = np.asarray(result.data["output"])
         try:
@@ -186,26 +180,23 @@ class ModuleBehaviour(CheckType):
                                                  ctx.plan_state["inputs"], cache=False))
         except Exception as exc:  # noqa: BLE001  (the student's shapes don't fit the reference)
             shapes = ", ".join(shape_text(a.shape) for a in params)
-            return failed(f"{p.describe()}'s parameters [{shapes}] do not fit the specified "
-                          f"architecture ({type(exc.__cause__ or exc).__name__})")
+            return Verdict.fail(f"{p.describe()}'s parameters [{shapes}] do not fit the specified "
+                                f"architecture ({type(exc.__cause__ or exc).__name__})")
         ok, sentence = compare_arrays(got, want, p.atol, p.rtol)
         n = len(ctx.plan_state["inputs"])
         if ok:
-            return passed(f"with grader-chosen weights, {p.describe()} computes the reference "
-                          f"architecture's outputs on {n} inputs ({sentence})")
-        return failed(f"with grader-chosen weights, {p.describe()}'s outputs on {n} inputs differ "
-                      f"from the reference architecture's: {sentence}")
+            return Verdict.ok(f"with grader-chosen weights, {p.describe()} computes the reference "
+                              f"architecture's outputs on {n} inputs ({sentence})")
+        return Verdict.fail(f"with grader-chosen weights, {p.describe()}'s outputs on {n} inputs "
+                            f"differ from the reference architecture's: {sentence}")
 
 
-@register
 class ModuleOutputs(CheckType):
     """The model as the student built it (e.g. seeded, untrained) gives the reference outputs."""
 
     name = "module_outputs"
 
-    class Params(ModelSource):
-        inputs: str
-        inputs_args: list[Any] = []
+    class Params(ForwardSource):
         expected: str  # reference function(param_shapes) -> expected outputs
         transform: str = "none"  # "sigmoid" or "softmax": applied to both before comparing
         atol: float = 5e-4
@@ -218,24 +209,24 @@ class ModuleOutputs(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         forward, desc = results
         if not forward.ok:
-            return failed(forward.failure_sentence(f"running {p.describe()}"))
+            return Verdict.fail(forward.failure_sentence(f"running {p.describe()}"))
         summary, why = module_of(desc, p.artifact or "")
         if why:
-            return failed(why)
+            return Verdict.fail(why)
         try:
             want = np.asarray(ctx.reference.call(p.expected, summary["param_shapes"], cache=False))
         except Exception as exc:  # noqa: BLE001
-            return failed(f"{p.describe()} does not have the specified shape of parameters "
-                          f"({exc.__cause__ or exc})")
+            return Verdict.fail(f"{p.describe()} does not have the specified shape of parameters "
+                                f"({exc.__cause__ or exc})")
         got = _transform(np.asarray(forward.data["output"], dtype=np.float64), p.transform)
         want = _transform(want.astype(np.float64), p.transform)
         ok, sentence = compare_arrays(got, want, p.atol, p.rtol)
         shown = ", ".join(f"{v:.3f}" for v in got.ravel()[:5])
         if ok:
-            return passed(f"{p.describe()} outputs {shown} as the reference does ({sentence})")
+            return Verdict.ok(f"{p.describe()} outputs {shown} as the reference does ({sentence})")
         ref_shown = ", ".join(f"{v:.3f}" for v in want.ravel()[:5])
-        return failed(f"{p.describe()} outputs {shown}; the reference gives {ref_shown} "
-                      f"(was the model seeded as the handout says?)")
+        return Verdict.fail(f"{p.describe()} outputs {shown}; the reference gives {ref_shown} "
+                            f"(was the model seeded as the handout says?)")
 
 
 def _transform(a: np.ndarray, how: str) -> np.ndarray:
@@ -247,7 +238,6 @@ def _transform(a: np.ndarray, how: str) -> np.ndarray:
     return a
 
 
-@register
 class TrainedModule(CheckType):
     """Some model in the namespace, whatever its name, has the reference's trained weights / loss."""
 
@@ -270,7 +260,7 @@ class TrainedModule(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]
         if not result.ok:
-            return failed(result.failure_sentence("listing the notebook's models"))
+            return Verdict.fail(result.failure_sentence("listing the notebook's models"))
         ref = ctx.reference.call(p.reference, *p.args)
         ref_params = [np.asarray(a) for a in ref["params"]]
         shapes = [list(a.shape) for a in ref_params]
@@ -279,12 +269,12 @@ class TrainedModule(CheckType):
         if not candidates:
             allowed = p.absent_requires is None or ctx.outcomes.get(p.absent_requires, False)
             if p.when_absent == "pass" and allowed:
-                return passed(p.absent_message or f"no {p.label} in the notebook (allowed)")
+                return Verdict.ok(p.absent_message or f"no {p.label} in the notebook (allowed)")
             if p.when_absent == "pass":
-                return failed(f"no {p.label} in the notebook; leaving it out is allowed only "
-                              f"when '{p.absent_requires}' passes")
-            return failed(f"no {p.label} found: no model in the notebook has parameters of "
-                          f"shapes {', '.join(shape_text(s) for s in shapes)}")
+                return Verdict.fail(f"no {p.label} in the notebook; leaving it out is allowed only "
+                                    f"when '{p.absent_requires}' passes")
+            return Verdict.fail(f"no {p.label} found: no model in the notebook has parameters of "
+                                f"shapes {', '.join(shape_text(s) for s in shapes)}")
         scored = []
         for m in candidates:
             params = [np.asarray(a, dtype=np.float64) for a in m["params"]]
@@ -298,25 +288,23 @@ class TrainedModule(CheckType):
             abs(loss - ref_loss) <= p.loss_rtol * abs(ref_loss) + 1e-4
         loss_text = f"loss {loss:.4f} (reference {ref_loss:.4f})" if loss is not None else ""
         if weights_ok and (loss_ok or p.loss is None):
-            return passed(f"'{name}' is the {p.label}: weights match the reference "
-                          f"(largest difference {worst:.2g}); {loss_text}")
+            return Verdict.ok(f"'{name}' is the {p.label}: weights match the reference "
+                              f"(largest difference {worst:.2g}); {loss_text}")
         if loss_ok:
             return Verdict(0.5, f"'{name}' reaches the reference's {loss_text} but its weights "
                                 f"differ (largest difference {worst:.2g}): half credit")
         tried = ", ".join(f"'{s[2]}'" for s in scored)
-        return failed(f"no {p.label} matches the reference: the closest, '{name}', has {loss_text}"
-                      f" and weights differing by up to {worst:.2g} (models tried: {tried})")
+        return Verdict.fail(f"no {p.label} matches the reference: the closest, '{name}', has "
+                            f"{loss_text} and weights differing by up to {worst:.2g} "
+                            f"(models tried: {tried})")
 
 
-@register
 class ModuleForwardShape(CheckType):
     """The model (or a freshly built instance of the student's class) maps a batch to the shape."""
 
     name = "module_forward_shape"
 
-    class Params(ModelSource):
-        inputs: str
-        inputs_args: list[Any] = []
+    class Params(ForwardSource):
         output_shape: list[int | None]  # None: the batch size
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
@@ -327,11 +315,11 @@ class ModuleForwardShape(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]
         if not r.ok:
-            return failed(r.failure_sentence(f"running {p.describe()} on a batch of images"))
+            return Verdict.fail(r.failure_sentence(f"running {p.describe()} on a batch of images"))
         n = ctx.plan_state["n"]
         want = [n if s is None else s for s in p.output_shape]
         got = list(r.data.get("shape", []))
         if got != want:
-            return failed(f"{p.describe()} maps a batch of {n} images to shape {shape_text(got)}, "
-                          f"expected {shape_text(want)}")
-        return passed(f"{p.describe()} maps a batch of {n} images to shape {shape_text(got)}")
+            return Verdict.fail(f"{p.describe()} maps a batch of {n} images to shape "
+                                f"{shape_text(got)}, expected {shape_text(want)}")
+        return Verdict.ok(f"{p.describe()} maps a batch of {n} images to shape {shape_text(got)}")

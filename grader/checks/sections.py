@@ -7,17 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    failed,
-    passed,
-    register,
-)
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.checks.modules import module_of
 from grader.probes import ProbeOp, ValueOp
 
@@ -26,7 +16,6 @@ def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-@register
 class SectionRan(CheckType):
     """Every cell of the section ran without raising."""
 
@@ -38,15 +27,15 @@ class SectionRan(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         section = ctx.section
         if not section.executed:
-            return failed(f"the section did not run: {section.not_run_reason}")
+            return Verdict.fail(f"the section did not run: {section.not_run_reason}")
         if section.errors:
             e = section.errors[0]
             more = f" (and {len(section.errors) - 1} more)" if len(section.errors) > 1 else ""
-            return failed(f"cell {e.cell_index} raised {e.ename}: {first_line(e.evalue)}{more}")
-        return passed(f"the section's {len(section.cell_indices)} code cells ran without error")
+            return Verdict.fail(f"cell {e.cell_index} raised {e.ename}: "
+                                f"{first_line(e.evalue)}{more}")
+        return Verdict.ok(f"the section's {len(section.cell_indices)} code cells ran without error")
 
 
-@register
 class Figures(CheckType):
     """The section drew figures: how many, with images, with N colour groups, with N panels."""
 
@@ -66,42 +55,42 @@ class Figures(CheckType):
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         if not ctx.section.executed:
-            return failed(f"the section did not run: {ctx.section.not_run_reason}")
+            return Verdict.fail(f"the section did not run: {ctx.section.not_run_reason}")
         figs = ctx.section.figure_summaries
         if len(figs) < p.min_figures:
-            return failed(f"the section drew {len(figs)} figure(s); at least {p.min_figures} "
-                          f"{p.description} expected")
+            return Verdict.fail(f"the section drew {len(figs)} figure(s); at least {p.min_figures} "
+                                f"{p.description} expected")
         if p.min_image_axes:
             best = max((f["image_axes"] for f in figs), default=0)
             if best < p.min_image_axes:
-                return failed(f"no figure shows {p.min_image_axes} or more images "
-                              f"(most in one figure: {best}); expected a {p.description}")
+                return Verdict.fail(f"no figure shows {p.min_image_axes} or more images "
+                                    f"(most in one figure: {best}); expected a {p.description}")
         if p.color_groups is not None:
             groups = [a["color_groups"] for f in figs for a in f["axes"] if a["collections"]]
             if p.color_groups not in groups:
                 seen = ", ".join(map(str, groups)) or "no scatter plot"
-                return failed(f"expected a scatter plot with {p.color_groups} colour groups "
-                              f"(one per class); found: {seen}")
+                return Verdict.fail(f"expected a scatter plot with {p.color_groups} colour groups "
+                                    f"(one per class); found: {seen}")
         if p.panels_per_filter_of:
             summary, why = module_of(results[0], p.panels_per_filter_of)
             if why:
-                return failed(why)
+                return Verdict.fail(why)
             filters = next((l["attrs"]["out_channels"] for l in summary["layers"]
                             if "out_channels" in l["attrs"]), None)
             if filters is None:
-                return failed(f"'{p.panels_per_filter_of}' has no convolution layer")
+                return Verdict.fail(f"'{p.panels_per_filter_of}' has no convolution layer")
             panels = max((f["data_axes"] for f in figs), default=0)
             if panels < filters:
-                return failed(f"the first layer has {filters} filters but the largest figure "
-                              f"has {panels} panels")
-            return passed(f"a figure with {panels} panels for the {filters} first-layer filters")
-        return passed(f"{len(figs)} figure(s) drawn ({p.description})")
+                return Verdict.fail(f"the first layer has {filters} filters but the largest figure "
+                                    f"has {panels} panels")
+            return Verdict.ok(f"a figure with {panels} panels for the {filters} first-layer "
+                              f"filters")
+        return Verdict.ok(f"{len(figs)} figure(s) drawn ({p.description})")
 
 
 _DEFAULT_TRACE = r"[Ee]poch\D{0,20}?(\d+)\D+?(\d+\.\d+)"
 
 
-@register
 class PrintedTrace(CheckType):
     """The loss trace the section printed matches the reference's (never worth points alone)."""
 
@@ -119,8 +108,8 @@ class PrintedTrace(CheckType):
         printed = [(int(m.group(1)), float(m.group(2)))
                    for m in re.finditer(p.pattern, ctx.section.stdout)]
         if not printed:
-            return failed("the section printed no loss trace (expected lines like "
-                          f"'Epoch {trace[0][0]} had training loss {trace[0][1]:.4f}')")
+            return Verdict.fail("the section printed no loss trace (expected lines like "
+                                f"'Epoch {trace[0][0]} had training loss {trace[0][1]:.4f}')")
         # several traces may be printed (3 and 4 filters): look for one run that matches
         runs: list[list[tuple[int, float]]] = [[]]
         for epoch, loss in printed:
@@ -132,19 +121,20 @@ class PrintedTrace(CheckType):
             common = [(e, v) for e, v in run if e in want]
             bad = [(e, v) for e, v in common if abs(v - want[e]) > p.atol]
             if common and not bad and len(common) == len(want):
-                return passed(f"the printed trace matches the reference at all {len(common)} "
-                              f"epochs (epoch {trace[-1][0]}: {trace[-1][1]:.4f})")
+                return Verdict.ok(f"the printed trace matches the reference at all {len(common)} "
+                                  f"epochs (epoch {trace[-1][0]}: {trace[-1][1]:.4f})")
             key = (len(common) - len(bad), common, bad)
             if best is None or key[0] > best[0]:
                 best = key
         _, common, bad = best
         if bad:
             e, v = bad[0]
-            return failed(f"printed loss {v:.4f} at epoch {e}, the reference prints {want[e]:.4f}")
-        return failed(f"the printed trace covers {len(common)} of the {len(want)} reference epochs")
+            return Verdict.fail(f"printed loss {v:.4f} at epoch {e}, the reference prints "
+                                f"{want[e]:.4f}")
+        return Verdict.fail(f"the printed trace covers {len(common)} of the {len(want)} "
+                            f"reference epochs")
 
 
-@register
 class ScalarRange(CheckType):
     """A captured number lies in a range (e.g. a final loss below a bound)."""
 
@@ -161,11 +151,11 @@ class ScalarRange(CheckType):
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]
         if not r.ok:
-            return failed(r.failure_sentence(f"reading '{p.artifact}'"))
+            return Verdict.fail(r.failure_sentence(f"reading '{p.artifact}'"))
         try:
             v = float(np.asarray(r.data.get("value")).reshape(()))
         except (TypeError, ValueError):
-            return failed(f"'{p.artifact}' is not a single number")
+            return Verdict.fail(f"'{p.artifact}' is not a single number")
         if (p.min is not None and v < p.min) or (p.max is not None and v > p.max):
-            return failed(f"'{p.artifact}' is {v:.4g}, expected within [{p.min}, {p.max}]")
-        return passed(f"'{p.artifact}' is {v:.4g}")
+            return Verdict.fail(f"'{p.artifact}' is {v:.4g}, expected within [{p.min}, {p.max}]")
+        return Verdict.ok(f"'{p.artifact}' is {v:.4g}")
