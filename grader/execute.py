@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.capture import QuestionCapture, capture_question
@@ -53,7 +53,8 @@ class Execution:
     seconds: float
     fatal: str = ""
     plans: dict[str, list] = field(default_factory=dict)  # question id -> probe ops (signature)
-
+    restarts: int = 0  # kernels started after one died or stopped answering
+    skipped_cells: list[int] = field(default_factory=list)  # not run: after a death in a section
 
 
 def execute_notebook(path: Path, config: GradeConfig, student: str | None = None) -> Execution:
@@ -94,11 +95,13 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
         execution.fatal = str(exc)
         execution.seconds = time.perf_counter() - start
         return execution
+    timeout = config.notebook_timeout or rubric.execution.notebook_timeout
+    loop = _Loop(loaded, config, sections, session, reference, execution,
+                 deadline=time.monotonic() + timeout, timeout=timeout)
     try:
-        _execute(loaded, config, sections, session, records, captures, notes, cell_of_execution,
-                 reference)
+        loop.run()
     finally:
-        session.close()
+        loop.session.close()
     execution.plans = {qid: c.ops for qid, c in captures.items()}
     execution.seconds = time.perf_counter() - start
     return execution
@@ -156,48 +159,6 @@ def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:
     )
 
 
-def _execute(loaded: LoadedNotebook, config: GradeConfig, sections: list[Section],
-             session: KernelSession, records: dict[str, SectionRecord],
-             captures: dict[str, QuestionCapture], notes: list[str],
-             cell_of_execution: dict[int, int], reference: Reference) -> None:
-    """Run every code cell in order, capturing each question when its section ends."""
-    cells = loaded.nb.cells
-    timeout = config.notebook_timeout or config.rubric.execution.notebook_timeout
-    deadline = time.monotonic() + timeout
-    owner = {i: s.question_id for s in sections if s.found for i in range(s.start, s.end)}
-    executed = 0
-    stopped = ""
-    for position in range(len(cells) + 1):
-        for s in sections:
-            if s.end == position:
-                sources = [cells[i].source for i in records[s.question_id].cell_indices]
-                _capture(s, config, session, records, captures, reference, stopped, sources)
-                if not stopped and session.dead_reason:  # a probe hung or killed the kernel
-                    stopped = session.dead_reason
-        if position == len(cells):
-            break
-        cell = cells[position]
-        if cell.cell_type != "code" or not cell.source.strip():
-            continue
-        if stopped:
-            continue
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            stopped = f"the notebook's time limit ({timeout:g} s) was reached before cell {position}"
-            continue
-        executed += 1
-        cell_of_execution[executed] = position
-        run = session.run_cell(cell.source, position,
-                               timeout=min(session.config.cell_timeout, remaining))
-        _record_cell(run, owner.get(position), records, notes)
-        if run.kernel_dead:
-            stopped = session.dead_reason or "the kernel died"
-    for s in sections:
-        record = records[s.question_id]
-        if stopped and not record.executed:
-            record.not_run_reason = stopped
-
-
 def _capture(section: Section, config: GradeConfig, session: KernelSession,
              records: dict[str, SectionRecord], captures: dict[str, QuestionCapture],
              reference: Reference, stopped: str, section_sources: list[str]) -> None:
@@ -241,3 +202,152 @@ def _record_cell(run: CellRun, qid: str | None, records: dict[str, SectionRecord
                 record.figures.append(Figure(run.index, png.replace("\n", "")))
 
 
+@dataclass
+class _Loop:
+    """The execution loop of one notebook: its kernel, where it is, what a kernel death cost.
+
+    `run()` executes every code cell in order and captures each question when its section ends. A
+    kernel that dies or stops answering (in a cell or while being inspected) costs the question
+    it was in: a fresh kernel replays the cells before that question's section (never a cell that
+    killed a kernel), skips the rest of that section, and the questions after it are graded as
+    usual, at most `max_restarts` times per notebook and within the notebook's time limit.
+    """
+
+    loaded: LoadedNotebook
+    config: GradeConfig
+    sections: list[Section]
+    session: KernelSession
+    reference: Reference
+    execution: Execution
+    deadline: float
+    timeout: float
+    stopped: str = ""  # set once no kernel is left to run the rest
+    executed: int = 0  # cells sent to kernels so far: the next kernel's cell counter starts here
+    restarts: int = 0
+    killers: set[int] = field(default_factory=set)  # cells that killed a kernel or hung it
+    lost: dict[str, str] = field(default_factory=dict)  # question id -> why its state was lost
+    skip_before: int = -1  # cells before this position are skipped (rest of a lost section)
+    restart_note: str = ""
+
+    def run(self) -> None:
+        cells = self.loaded.nb.cells
+        owner = {i: s for s in self.sections if s.found for i in range(s.start, s.end)}
+        for position in range(len(cells) + 1):
+            for s in self.sections:
+                if s.end == position:
+                    self._capture(s, position)
+            if position == len(cells):
+                break
+            cell = cells[position]
+            if cell.cell_type != "code" or not cell.source.strip() or self.stopped:
+                continue
+            if position < self.skip_before:
+                self.execution.skipped_cells.append(position)
+                continue
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.stopped = (f"the notebook's time limit ({self.timeout:g} s) was reached "
+                                f"before cell {position}")
+                continue
+            run = self._run(cell.source, position, remaining)
+            section = owner.get(position)
+            _record_cell(run, section.question_id if section else None,
+                         self.execution.records, self.execution.notes)
+            if run.kernel_dead:
+                self.killers.add(position)
+                if section is None:
+                    self._kernel_lost(f"cell {position}", position, position + 1)
+                else:
+                    self._lose_section(section.question_id)
+                    self._kernel_lost(f"question {section.question_id}", section.start,
+                                      section.end)
+        for record in self.execution.records.values():
+            if self.stopped and not record.executed and not record.not_run_reason:
+                record.not_run_reason = self.stopped
+
+    def _run(self, source: str, position: int, remaining: float) -> CellRun:
+        self.executed += 1
+        self.execution.cell_of_execution[self.executed] = position
+        return self.session.run_cell(source, position,
+                                     timeout=min(self.session.config.cell_timeout, remaining))
+
+    def _capture(self, section: Section, position: int) -> None:
+        qid = section.question_id
+        record = self.execution.records[qid]
+        if self.restart_note and qid not in self.lost and not self.stopped:
+            record.note = "; ".join(n for n in (record.note, self.restart_note) if n)
+        sources = [self.loaded.nb.cells[i].source for i in record.cell_indices]
+        _capture(section, self.config, self.session, self.execution.records,
+                 self.execution.captures, self.reference, self.lost.get(qid) or self.stopped,
+                 sources)
+        if not self.stopped and qid not in self.lost and self.session.dead_reason:
+            # a probe hung or killed the kernel: this question's answers are lost, the cells
+            # before this point are not to blame, so all of them are replayed
+            self._kernel_lost(f"question {qid}", position, position)
+
+    def _lose_section(self, qid: str) -> None:
+        """The kernel died in this question's section: its state is gone, it is not captured."""
+        self.lost[qid] = self.session.dead_reason or "the kernel died"
+        record = self.execution.records[qid]
+        record.executed, record.not_run_reason = False, self.lost[qid]
+
+    def _kernel_lost(self, where: str, replay_end: int, resume_at: int) -> None:
+        """Replace the dead kernel by one that replayed the cells before `replay_end`, and go on
+        from `resume_at`; or stop, when no restart or time is left."""
+        reason = self.session.dead_reason or "the kernel died"
+        self.session.close()
+        if self.restarts >= self.config.rubric.execution.max_restarts:
+            self.stopped = reason
+            self.execution.notes.append(
+                f"{reason}; no kernel restart left (at most "
+                f"{self.config.rubric.execution.max_restarts} per notebook)")
+            return
+        self.restarts += 1
+        self.execution.restarts = self.restarts
+        problem = self._fresh_kernel(replay_end)
+        if problem:
+            self.stopped = reason
+            self.execution.notes.append(f"{reason}; restarting the kernel failed: {problem}")
+            return
+        self.skip_before = resume_at
+        replayed = self._replayable(replay_end)
+        self.restart_note = (f"graded after kernel restart {self.restarts} ({reason}, in {where}; "
+                             f"{len(replayed)} earlier cell(s) replayed)")
+        self.execution.notes.append(
+            f"{reason}: {where} is lost; a new kernel replayed cells "
+            f"{_spans(replayed) or 'none'} and went on from cell {resume_at}")
+
+    def _replayable(self, end: int) -> list[int]:
+        cells = self.loaded.nb.cells
+        return [i for i in range(end) if cells[i].cell_type == "code" and cells[i].source.strip()
+                and i not in self.killers]
+
+    def _fresh_kernel(self, replay_end: int) -> str:
+        """Start a new kernel and replay the cells before `replay_end`; '' or what went wrong."""
+        config = replace(self.session.config, cells_before=self.executed)
+        self.session = KernelSession(config)
+        try:
+            self.session.start()
+        except KernelStartError as exc:
+            return str(exc)
+        cells = self.loaded.nb.cells
+        for position in self._replayable(replay_end):
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                return f"the notebook's time limit ({self.timeout:g} s) was reached while replaying"
+            run = self._run(cells[position].source, position, remaining)
+            if run.kernel_dead:
+                self.killers.add(position)
+                return f"replaying cell {position} killed the new kernel too"
+        return ""
+
+
+def _spans(positions: list[int]) -> str:
+    """'0-3, 5, 7-8' for [0, 1, 2, 3, 5, 7, 8]."""
+    spans: list[list[int]] = []
+    for p in positions:
+        if spans and p == spans[-1][1] + 1:
+            spans[-1][1] = p
+        else:
+            spans.append([p, p])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)

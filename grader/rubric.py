@@ -86,6 +86,7 @@ class ExecutionSpec(Strict):
     notebook_timeout: float = Field(3600, gt=0)
     startup_timeout: float = Field(60, gt=0)
     probe_timeout: float = Field(300, gt=0)
+    max_restarts: int = Field(2, ge=0)  # fresh kernels after one dies or hangs, per notebook
 
 
 class LimitsSpec(Strict):

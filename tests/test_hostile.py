@@ -51,7 +51,7 @@ CORRECT_12 = ("code", """
     )
     """)
 AFTER = ("code", "print('the next cell ran')")
-LATER_14 = [H14, ("code", "print('1.4 ran')")]
+LATER_14 = [H14, ("code", "print('1.4 ran, X', X.shape)")]  # X from 1.1: replayed after a restart
 
 DEAD = ("DeadKernelError: the kernel process died (crash, os._exit, out of memory or a resource "
         "limit)")
@@ -180,7 +180,7 @@ def test_infinite_loop_times_out_and_later_cells_still_run_1_2(grade_hostile) ->
     q12 = question(r, "1.2")
     assert "the next cell ran" in q12.section.stdout
     assert q12.points == 10, verdicts(r)  # the model defined after both hangs is graded normally
-    assert question(r, "1.4").section.stdout == "1.4 ran\n"
+    assert question(r, "1.4").section.stdout == "1.4 ran, X (75, 1, 20)\n"
     assert check_outcome(r, "1.4", SECTION_RAN).passed
 
 
@@ -205,19 +205,18 @@ SWALLOW = """
 # between two `try`s; nesting the busy loop makes every interrupt land inside it.
 
 
-def test_loop_swallowing_the_interrupt_stops_the_notebook_with_a_reason_1_2_1_4(
+def test_loop_swallowing_the_interrupt_costs_1_2_and_a_new_kernel_grades_1_4(
         grade_hostile) -> None:
     cells = [H11, CORRECT_11, H12, ("code", SWALLOW), AFTER, *LATER_14]
     r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3)
     assert_11_keeps_its_points(r)
     reason = "cell 3 timed out and the kernel did not respond afterwards"
     assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 3 s and was stopped"]
-    for qid in ("1.2", "1.4"):
-        q = question(r, qid)
-        assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, reason), verdicts(r)
-        assert q.section.stdout == ""  # nothing after the hang ran
+    q12 = question(r, "1.2")
+    assert (q12.status, q12.points, q12.section.not_run_reason) == ("error", 0, reason)
+    assert q12.section.stdout == ""  # the rest of 1.2 was skipped
     assert f"could not inspect the notebook: {reason}" in messages(r, "1.2")
-    assert check_outcome(r, "1.4", SECTION_RAN).message == f"the section did not run: {reason}"
+    assert_graded_after_restart(r, "1.4", reason)
 
 
 # ============================================================================================
@@ -260,22 +259,70 @@ def test_fork_bomb_hits_the_process_limit_and_leaves_no_process_behind_1_2(
 # ============================================================================================
 
 
-@pytest.mark.parametrize("crash", ["import os\nos._exit(0)", "import ctypes\nctypes.string_at(0)"],
-                         ids=["os_exit", "segfault"])
-def test_dying_kernel_keeps_1_1_and_errors_1_2_and_1_4_with_the_reason(grade_hostile,
-                                                                        crash) -> None:
-    cells = [H11, CORRECT_11, H12, ("code", "print('before the crash')"), ("code", crash), AFTER,
-             *LATER_14]
+def assert_graded_after_restart(r: GradeResult, qid: str, reason: str) -> None:
+    """`qid` ran on a fresh kernel that replayed 1.1 (its print shows X), and says so."""
+    q = question(r, qid)
+    assert check_outcome(r, qid, SECTION_RAN).passed, verdicts(r)  # (it draws no plot: partial)
+    assert q.section.stdout == "1.4 ran, X (75, 1, 20)\n"
+    assert f"graded after kernel restart 1 ({reason}, in question 1.2;" in q.section.note
+    assert any(n.startswith(f"{reason}: question 1.2 is lost; a new kernel replayed cells 1")
+               for n in r.notes), r.notes
+
+
+CRASHES = {
+    "os_exit": "import os\nos._exit(0)",
+    "segfault": "import ctypes\nctypes.string_at(0)",
+    "sigkill": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",  # as the OOM killer
+}
+
+
+@pytest.mark.parametrize("crash", list(CRASHES))
+def test_dying_kernel_costs_only_1_2_and_a_new_kernel_grades_1_4(grade_hostile, crash) -> None:
+    cells = [H11, CORRECT_11, H12, ("code", "print('before the crash')"), ("code", CRASHES[crash]),
+             AFTER, CORRECT_12, *LATER_14]
     r = grade_hostile(cells, ("1.1", "1.2", "1.4"))
     assert_11_keeps_its_points(r)
     assert errors(r, "1.2") == [DEAD]
     reason = "the kernel died while running cell 4"
-    for qid in ("1.2", "1.4"):
-        q = question(r, qid)
-        assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, reason), verdicts(r)
-    assert question(r, "1.2").section.stdout == "before the crash\n"
+    q12 = question(r, "1.2")
+    assert (q12.status, q12.points, q12.section.not_run_reason) == ("error", 0, reason)
+    assert q12.section.stdout == "before the crash\n"  # cells 5 and 6 were skipped
     assert f"could not inspect the notebook: {reason}" in messages(r, "1.2")
-    assert check_outcome(r, "1.4", SECTION_RAN).message == f"the section did not run: {reason}"
+    assert_graded_after_restart(r, "1.4", reason)
+
+
+def test_killing_the_kernels_parent_does_nothing_and_1_2_is_graded(grade_hostile) -> None:
+    kill = """
+        import os, signal
+        for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGSTOP):
+            os.kill(os.getppid(), sig)
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process this uid may signal: none but its own
+        except ProcessLookupError:
+            print("nothing else to kill")
+        """
+    r = grade_hostile([H11, CORRECT_11, H12, ("code", kill), CORRECT_12, AFTER])
+    assert_11_keeps_its_points(r)
+    q12 = question(r, "1.2")
+    assert (q12.status, q12.points) == ("pass", 10), verdicts(r)
+    assert q12.section.stdout == "nothing else to kill\nthe next cell ran\n"
+    assert r.notes == []
+
+
+def test_a_kernel_dying_in_every_question_is_restarted_at_most_max_restarts_times(
+        grade_hostile, lab9_rubric) -> None:
+    once = lab9_rubric.model_copy(update={
+        "execution": lab9_rubric.execution.model_copy(update={"max_restarts": 1})})
+    crash = ("code", CRASHES["os_exit"])
+    cells = [H11, CORRECT_11, H12, crash, H14, crash, ("code", "print('1.4 ran')")]
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), rubric=once)
+    assert_11_keeps_its_points(r)
+    for qid, cell in (("1.2", 3), ("1.4", 5)):
+        q = question(r, qid)
+        reason = f"the kernel died while running cell {cell}"
+        assert (q.status, q.points, q.section.not_run_reason) == ("error", 0, reason), verdicts(r)
+    assert r.notes[-1] == ("the kernel died while running cell 5; no kernel restart left (at most "
+                           "1 per notebook)")
 
 
 # ============================================================================================
@@ -558,7 +605,7 @@ STUCK_MODEL = """
     """
 
 
-def test_model_whose_forward_never_returns_stops_the_inspection_and_the_rest_1_2_1_4(
+def test_model_whose_forward_never_returns_costs_1_2_and_a_new_kernel_grades_1_4(
         grade_hostile, lab9_rubric) -> None:
     quick = lab9_rubric.model_copy(update={
         "execution": lab9_rubric.execution.model_copy(update={"probe_timeout": 3})})
@@ -570,9 +617,11 @@ def test_model_whose_forward_never_returns_stops_the_inspection_and_the_rest_1_2
     assert messages(r, "1.2") == [
         "could not inspect the notebook: inspecting the notebook's state timed out after 3 s"] * 3
     reason = "the kernel stopped responding while the grader inspected it"
-    q14 = question(r, "1.4")
-    assert (q14.status, q14.points, q14.section.not_run_reason) == ("error", 0, reason)
-    assert q14.section.stdout == ""  # not run on a kernel known to be stuck
+    # every cell ran well: the new kernel replays all of them, the stuck model included
+    assert any(n.startswith(f"{reason}: question 1.2 is lost; a new kernel replayed cells 1, 3-4 ")
+               for n in r.notes), r.notes
+    assert question(r, "1.4").section.stdout == "1.4 ran, X (75, 1, 20)\n"
+    assert check_outcome(r, "1.4", SECTION_RAN).passed, verdicts(r)
 
 
 FORGED_ANSWER = """

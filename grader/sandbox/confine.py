@@ -203,10 +203,11 @@ def sandbox_env(spec: SandboxSpec) -> dict[str, str]:
         # Each glibc malloc arena reserves 64 MiB of address space, which RLIMIT_AS counts.
         "MALLOC_ARENA_MAX": "2",
         "JUPYTER_PLATFORM_DIRS": "1",
-        # Inside, the kernel's parent is pid 2 (the inner bwrap). Naming a parent keeps ipykernel
-        # from printing its "Ctrl-C will not work" banner to the grader's terminal, and makes it
-        # exit if that parent goes; the grader's own pid would mean nothing in here.
-        "JPY_PARENT_PID": "2",
+        # Inside, the kernel's parent is pid 1, the init of its own pid namespace (the inner
+        # bwrap), which it cannot signal. Naming a parent keeps ipykernel from printing its
+        # "Ctrl-C will not work" banner; naming 1 keeps it from polling a parent that never
+        # changes (the whole namespace dies with that init).
+        "JPY_PARENT_PID": "1",
     }
     env.update({name: threads for name in THREAD_ENV_VARS})
     return env
@@ -335,10 +336,14 @@ def _inner_bwrap_args(spec: SandboxSpec) -> list[str]:
     """Return the unprivileged bwrap that forbids new user namespaces; it keeps the whole view.
 
     It also enters the workdir: the outer bwrap, root without capabilities, may not (mode 0700).
+    Its own pid namespace makes the kernel's parent that namespace's init, which ignores every
+    signal sent from inside: `os.kill(os.getppid(), SIGKILL)` does nothing, and the processes
+    outside (the bwraps watching the sandbox) are not in the kernel's pid namespace at all.
     """
     return [
         shutil.which("bwrap") or "bwrap",
         "--unshare-user",
+        "--unshare-pid",
         "--disable-userns",
         "--uid",
         str(INNER_UID),

@@ -61,6 +61,7 @@ class SessionConfig:
     limits: object | None = None  # grader.sandbox.confine.Limits
     forbidden_calls: list[str] = field(default_factory=list)
     font_cache: Path | None = None  # matplotlib font list built once (confine.build_font_cache)
+    cells_before: int = 0  # cells earlier kernels ran for this notebook: this one counts on
 
 
 def _make_kernel_manager(config: SessionConfig, runtime_dir: Path) -> AsyncKernelManager:
@@ -130,7 +131,8 @@ class KernelSession:
             self.dead_reason = f"the kernel did not start: {type(exc).__name__}: {exc}"
             self.close()
             raise KernelStartError(self.dead_reason) from None
-        setup = setup_code(self.config.forbidden_calls, self.config.max_output_bytes)
+        setup = setup_code(self.config.forbidden_calls, self.config.max_output_bytes,
+                           self.config.cells_before)
         reply = self._run_silent(setup, self.config.startup_timeout)
         if reply is None or reply.get("status") != "ok":
             self.dead_reason = f"the grader's kernel set-up failed: {reply}"
@@ -307,7 +309,7 @@ def kernel_side_sources() -> tuple[tuple[str, str, str | None], ...]:
     return tuple(sources)
 
 
-def setup_code(forbidden_calls: list[str], max_cell_output: int) -> str:
+def setup_code(forbidden_calls: list[str], max_cell_output: int, cells_before: int = 0) -> str:
     """Code that loads the kernel side from its source text (boot.start) and installs its hooks.
 
     It binds no name in the student's namespace: boot runs in a globals dict of its own, the
@@ -316,7 +318,8 @@ def setup_code(forbidden_calls: list[str], max_cell_output: int) -> str:
     sources = kernel_side_sources()
     _, boot_file, boot_source = next(s for s in sources if s[0] == _BOOT)
     return (f"(lambda g: (exec(compile({boot_source!r}, {boot_file!r}, 'exec'), g), "
-            f"g['start']({sources!r}, {list(forbidden_calls)!r}, {int(max_cell_output)!r})))"
+            f"g['start']({sources!r}, {list(forbidden_calls)!r}, {int(max_cell_output)!r}, "
+            f"{int(cells_before)!r})))"
             f"({{'__name__': {_BOOT!r}}})")
 
 

@@ -42,7 +42,7 @@ def register_modules(modules: list[tuple[str, str, str | None]]) -> None:
 
 
 def start(modules: list[tuple[str, str, str | None]], forbidden_calls: list[str],
-          max_cell_output: int) -> None:
+          max_cell_output: int, cells_before: int = 0) -> None:
     """Register the kernel side, then install its hooks (entry.install)."""
     register_modules(modules)
-    sys.modules[ENTRY].install(forbidden_calls, max_cell_output)
+    sys.modules[ENTRY].install(forbidden_calls, max_cell_output, cells_before)

@@ -39,8 +39,11 @@ class Installed:
 _installed: list[Installed] = []  # the one installation of this kernel
 
 
-def install(forbidden_calls: list[str], max_cell_output: int) -> None:
-    """Set up the figure log, per-cell output caps and forbidden-call logging; once per kernel."""
+def install(forbidden_calls: list[str], max_cell_output: int, cells_before: int = 0) -> None:
+    """Set up the figure log, per-cell output caps and forbidden-call logging; once per kernel.
+
+    `cells_before`: cells that earlier kernels ran for this notebook (after a restart), so that
+    the cell numbers in the forbidden-call log go on where theirs stopped."""
     if _installed:
         raise RuntimeError("the grader's kernel side is already installed")
     shell = get_ipython()
@@ -48,6 +51,7 @@ def install(forbidden_calls: list[str], max_cell_output: int) -> None:
     calls: list[dict[str, Any]] = []
     install_figure_hooks(figures, shell)
     watch = CellWatch(max_cell_output, [stdout, stderr])
+    watch.cells = cells_before
     cap_streams(watch, watch.streams)
     shell.events.register("pre_run_cell", watch.on_pre_run_cell)
     log_forbidden_calls(forbidden_calls, calls, watch)
