@@ -118,6 +118,8 @@ def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
             cpu_seconds=lim.cpu_seconds, memory_bytes=int(lim.memory_gb * 2**30),
             max_processes=lim.max_processes, max_open_files=lim.max_open_files,
             max_file_bytes=lim.max_file_mb * 2**20, threads=lim.threads,
+            disk_bytes=lim.disk_mb * 2**20,
+            answer_bytes=int(lim.max_capture_mb * 2**20) + 64 * 2**20,
         )
     font_cache = config.font_cache
     if font_cache is None and config.confine and config.cache_dir is not None:
@@ -137,7 +139,7 @@ def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
 
 def _font_cache(path: Path) -> Path | None:
     """matplotlib's font list, built once (in a sandbox) and reused by every kernel."""
-    from grader.sandbox.confine import build_font_cache
+    from grader.sandbox.host import build_font_cache
 
     if any(path.glob("fontlist-*.json")):
         return path
@@ -253,6 +255,8 @@ class _Loop:
             section = owner.get(position)
             _record_cell(run, section.question_id if section else None,
                          self.execution.records, self.execution.notes)
+            if run.error is not None and "[Errno 28]" in run.error.evalue:
+                self._note_disk_full(position)
             if run.kernel_dead:
                 self.killers.add(position)
                 if section is None:
@@ -264,6 +268,15 @@ class _Loop:
         for record in self.execution.records.values():
             if self.stopped and not record.executed and not record.not_run_reason:
                 record.not_run_reason = self.stopped
+
+    def _note_disk_full(self, position: int) -> None:
+        limit = self.config.rubric.limits.disk_mb
+        if self.config.limits is not None:
+            limit = getattr(self.config.limits, "disk_bytes", limit * 2**20) / 2**20
+        note = (f"the notebook hit its disk limit in cell {position}: {limit:g} MB for its folder, "
+                "/tmp and /dev/shm together (the rubric's limits.disk_mb)")
+        if not any(n.startswith("the notebook hit its disk limit") for n in self.execution.notes):
+            self.execution.notes.append(note)
 
     def _run(self, source: str, position: int, remaining: float) -> CellRun:
         self.executed += 1

@@ -95,6 +95,7 @@ class LimitsSpec(Strict):
     max_processes: int = Field(256, gt=0)
     max_open_files: int = Field(1024, gt=0)
     max_file_mb: int = Field(2048, gt=0)
+    disk_mb: int = Field(1024, gt=0)  # written in all: working folder, /tmp, /dev/shm (in RAM)
     max_output_mb: float = Field(20, gt=0)  # captured cell output kept per notebook
     max_capture_mb: float = Field(512, gt=0)  # plain data one probe may send back
     threads: int = Field(1, gt=0)

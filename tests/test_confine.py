@@ -27,18 +27,19 @@ from nbclient import NotebookClient
 from grader.sandbox.confine import (
     INNER_UID,
     MPL_CONFIG_DIR,
-    ConfinedKernelManager,
     Limits,
     SandboxSpec,
-    build_font_cache,
     confined_argv,
-    confined_kernel_manager,
+    sandbox_env,
+)
+from grader.sandbox.fsview import python_roots
+from grader.sandbox.host import (
+    build_font_cache,
     confinement_available,
     prepare_dirs,
-    python_roots,
-    sandbox_env,
     seal_runtime_dir,
 )
+from grader.sandbox.managers import ConfinedKernelManager, confined_kernel_manager
 
 pytestmark = pytest.mark.kernel  # every test here starts a kernel or a sandbox
 
@@ -313,7 +314,10 @@ def test_repo_rubrics_reference_and_host_secrets_are_invisible(
 
 def test_only_workdir_runtime_dir_and_private_tmp_are_writable(make_spec: SpecFactory) -> None:
     spec = make_spec()
-    targets = ["f.txt", str(spec.runtime_dir / "f.txt"), "/tmp/f.txt", "/dev/shm/f.txt"]
+    (spec.workdir / "data.txt").write_text("provisioned")
+    prepare_dirs(spec)
+    targets = ["f.txt", "data.txt", str(spec.runtime_dir / "f.txt"), "/tmp/f.txt",
+               "/dev/shm/f.txt"]
     readonly = ["/usr/f.txt", f"{sys.prefix}/f.txt", f"{sys.base_prefix}/f.txt", "/f.txt"]
     result = run_confined(
         f"""
@@ -335,7 +339,10 @@ def test_only_workdir_runtime_dir_and_private_tmp_are_writable(make_spec: SpecFa
         assert f"wrote {path}" in result.stdout
     for path in readonly:
         assert f"refused {path}" in result.stdout
-    assert (spec.workdir / "f.txt").read_text() == "x"
+    # the working folder is the sandbox's own copy (in its bounded tmpfs): the host's is untouched
+    assert sorted(p.name for p in spec.workdir.iterdir()) == ["data.txt"]
+    assert (spec.workdir / "data.txt").read_text() == "provisioned"
+    assert (spec.runtime_dir / "f.txt").read_text() == "x"
     assert not Path("/tmp/f.txt").exists()
 
 
@@ -476,16 +483,16 @@ def test_file_size_limit_stops_huge_write(make_spec: SpecFactory) -> None:
     spec = make_spec(max_file_bytes=2**20)
     result = run_confined(
         f"""
+        import os
         try:
             with open("big.bin", "wb") as f:
                 f.write(bytes(2 * 2**20))
         except OSError as e:
-            print("refused", e.errno == {errno.EFBIG})
+            print("refused", e.errno == {errno.EFBIG}, os.path.getsize("big.bin") <= 2**20)
         """,
         spec,
     )
-    assert result.stdout.strip() == "refused True", result.stderr
-    assert (spec.workdir / "big.bin").stat().st_size <= 2**20
+    assert result.stdout.strip() == "refused True True", result.stderr
 
 
 def test_open_file_limit_bites(make_spec: SpecFactory) -> None:
@@ -652,12 +659,12 @@ def test_kernel_runs_torch_numpy_matplotlib_and_torchvision(kernel: Kernel) -> N
     status, output = kernel.run(
         "import torch, numpy, matplotlib.pyplot as plt\n"
         "plt.plot([1, 2]); plt.savefig('f.png')\n"
-        "import torchvision\n"
-        "print(torch.get_num_threads(), float(torch.ones(3).sum()), numpy.arange(3).sum())"
+        "import torchvision, os\n"
+        "print(torch.get_num_threads(), float(torch.ones(3).sum()), numpy.arange(3).sum(),\n"
+        "      os.path.getsize('f.png') > 1000)"
     )
     assert status == "ok", output
-    assert output == "1 3.0 3\n"
-    assert (kernel.spec.workdir / "f.png").stat().st_size > 1000
+    assert output == "1 3.0 3 True\n"
 
 
 def test_kernel_cannot_read_rubrics(kernel: Kernel) -> None:

@@ -32,7 +32,8 @@ from conftest import REPO, build_notebook, check_outcome, question, rubric_with,
 import grader.sandbox.kernel as kernel_module
 from grader.report import write_reports
 from grader.results import GradeResult
-from grader.sandbox.confine import Limits, confinement_available
+from grader.sandbox.confine import Limits
+from grader.sandbox.host import confinement_available
 
 pytestmark = pytest.mark.kernel  # every test here starts a kernel or a sandbox
 
@@ -768,3 +769,44 @@ def test_kernel_that_never_starts_is_fatal_for_every_question(
     left = subprocess.run(["pgrep", "-f", " ".join(command)], capture_output=True, text=True,
                           check=False)
     assert left.stdout == ""  # the would-be kernel was stopped
+
+
+# ============================================================================================
+# Disk: a notebook has a bounded space; the grader's disk never sees it
+# ============================================================================================
+
+FILL_DISK = """
+    import os
+    written = {}
+    for folder in (".", "/tmp", "/dev/shm"):
+        written[folder] = 0
+        try:
+            for i in range(3000):  # 3 GiB each, were there no limit
+                with open(os.path.join(folder, f"fill{i}.bin"), "wb") as fh:
+                    fh.write(b"x" * 2**20)
+                written[folder] += 1
+        except OSError as exc:
+            print(folder, "stopped", exc.errno, flush=True)
+    print(sum(written.values()) <= 64, flush=True)
+    with open("last.bin", "wb") as fh:
+        fh.write(b"x" * 2**20)
+    """
+
+
+def test_notebook_filling_its_disk_gets_enospc_and_the_host_disk_is_untouched_1_2(
+        grade_hostile, tmp_path) -> None:
+    free_before = shutil.disk_usage(tmp_path).free
+    cells = [H11, CORRECT_11, H12, ("code", FILL_DISK), CORRECT_12, *LATER_14]
+    quota = Limits(cpu_seconds=60, max_processes=64, disk_bytes=64 * 2**20)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), limits=quota)
+    # other engineers share this disk: allow them 1 GiB, far less than the 9 GiB asked for
+    assert free_before - shutil.disk_usage(tmp_path).free < 2**30
+    assert_11_keeps_its_points(r)
+    q12 = question(r, "1.2")
+    assert q12.section.stdout == "\n".join(f"{f} stopped 28" for f in (".", "/tmp", "/dev/shm")) \
+        + "\nTrue\n"
+    assert errors(r, "1.2") == ["OSError: [Errno 28] No space left on device"]
+    assert (q12.status, q12.points) == ("pass", 10), verdicts(r)  # the model after it is graded
+    assert r.notes == ["the notebook hit its disk limit in cell 3: 64 MB for its folder, /tmp "
+                       "and /dev/shm together (the rubric's limits.disk_mb)"]
+    assert check_outcome(r, "1.4", SECTION_RAN).passed, verdicts(r)

@@ -195,7 +195,7 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     wanted = sorted((n for n in NOTEBOOKS if n in selected),
                     key=lambda n: "3.1" in NOTEBOOKS[n][0])
     if confine_from_env():
-        from grader.sandbox.confine import build_font_cache
+        from grader.sandbox.host import build_font_cache
 
         fonts = grade_cache_dir / "matplotlib-fonts"
         if not any(fonts.glob("fontlist-*.json")):

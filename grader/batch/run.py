@@ -144,7 +144,7 @@ def _worker_log(cache: ExecutionCache) -> Path:
 
 
 def _check_sandbox() -> None:
-    from grader.sandbox.confine import confinement_available
+    from grader.sandbox.host import confinement_available
 
     problem = confinement_available()
     if problem:

@@ -127,7 +127,7 @@ def stop_workers() -> None:
 def _dask_worker_facts(confine: bool) -> dict:
     problem = None
     if confine:
-        from grader.sandbox.confine import confinement_available
+        from grader.sandbox.host import confinement_available
 
         problem = confinement_available()
     return {"grader_version": GRADER_VERSION, "sandbox_problem": problem}

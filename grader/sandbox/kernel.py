@@ -28,6 +28,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.probes import Request
 from grader.results import CellError
+from grader.sandbox.fsview import ANSWERS
+from grader.sandbox.plumbing import OutputTail, copy_from_sandbox, sandbox_root_pid
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMEOUT_MARK = "grader_cell_timeout"
@@ -67,7 +69,8 @@ class SessionConfig:
 def _make_kernel_manager(config: SessionConfig, runtime_dir: Path) -> AsyncKernelManager:
     if not config.confine:
         return AsyncKernelManager(kernel_name="python3")
-    from grader.sandbox.confine import AsyncConfinedKernelManager, Limits, SandboxSpec
+    from grader.sandbox.confine import Limits, SandboxSpec
+    from grader.sandbox.managers import AsyncConfinedKernelManager
 
     spec = SandboxSpec(workdir=config.workdir, runtime_dir=runtime_dir,
                        limits=config.limits or Limits(), font_cache=config.font_cache)
@@ -84,7 +87,8 @@ class KernelSession:
         # symlink planted by student code can redirect the grader's writes; answers come back
         # through a folder the kernel owns and are opened without following links.
         self.io_dir = self.runtime_dir / "in"
-        self.out_dir = config.workdir / ".grader-out"
+        self.answers_dir = self.runtime_dir / "answers"  # answers copied out of the sandbox
+        self.output = OutputTail()
         self.nb = nbformat.v4.new_notebook()
         self.client: NotebookClient | None = None
         self.dead_reason = ""
@@ -102,7 +106,8 @@ class KernelSession:
 
     def start(self) -> None:
         km = _make_kernel_manager(self.config, self.runtime_dir)
-        self.out_dir.mkdir(exist_ok=True)
+        if not self.config.confine:
+            (self.config.workdir / ".grader-out").mkdir(exist_ok=True)
         self.client = NotebookClient(
             self.nb,
             km=km,
@@ -121,12 +126,14 @@ class KernelSession:
         self.client.on_cell_executed = self._remember_reply
         try:
             self.client.start_new_kernel(cwd=str(self.config.workdir), **self._launch_kwargs())
+            self.output.started()
             self.client.start_new_kernel_client()
             if self.config.confine:
-                from grader.sandbox.confine import seal_runtime_dir
+                from grader.sandbox.host import seal_runtime_dir
 
                 seal_runtime_dir(km.spec)
             self.io_dir.mkdir(mode=0o755)
+            self.answers_dir.mkdir(mode=0o700)
         except Exception as exc:  # noqa: BLE001  (any start-up failure is one clear message)
             self.dead_reason = f"the kernel did not start: {type(exc).__name__}: {exc}"
             self.close()
@@ -139,9 +146,8 @@ class KernelSession:
             raise KernelStartError(self.dead_reason)
 
     def _launch_kwargs(self) -> dict:
-        """Send the kernel's own stderr (ipykernel banners, shutdown noise) to a log file."""
-        self._stderr = (self.runtime_dir / "kernel.log").open("ab")
-        kwargs: dict = {"stderr": self._stderr, "stdout": self._stderr}
+        """The kernel's own stdout and stderr go to a bounded tail (plumbing.OutputTail)."""
+        kwargs: dict = {"stderr": self.output.write_fd, "stdout": self.output.write_fd}
         if not self.config.confine:  # the sandbox sets its own environment (confine.sandbox_env)
             from grader.sandbox.confine import THREAD_ENV_VARS
 
@@ -156,9 +162,7 @@ class KernelSession:
                 client._cleanup_kernel()
             except Exception:  # noqa: BLE001, S110  (already dead or never started)
                 pass
-        stderr = getattr(self, "_stderr", None)
-        if stderr is not None:
-            stderr.close()
+        self.output.close()
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     @property
@@ -241,13 +245,17 @@ class KernelSession:
         if not self.alive:
             return self.dead_reason or "the kernel is not running"
         self._probe_seq += 1
-        req_path = self.io_dir / f"probe{self._probe_seq}.req.json"
-        out_json = self.out_dir / f"probe{self._probe_seq}.json"
-        out_npz = self.out_dir / f"probe{self._probe_seq}.npz"
-        for p in (out_json, out_npz):
-            p.unlink(missing_ok=True)  # unlink never follows a link
+        name = f"probe{self._probe_seq}"
+        req_path = self.io_dir / f"{name}.req.json"
+        if self.config.confine:  # written in the sandbox's own tmpfs, copied out afterwards
+            inside = [f"{ANSWERS}/{name}.json", f"{ANSWERS}/{name}.npz"]
+        else:
+            inside = [str(self.config.workdir / ".grader-out" / f"{name}.{ext}")
+                      for ext in ("json", "npz")]
+            for p in inside:
+                Path(p).unlink(missing_ok=True)  # unlink never follows a link
         req_path.write_text(json.dumps(request.to_dict()))
-        code = probe_code(req_path, out_json, out_npz)
+        code = probe_code(req_path, Path(inside[0]), Path(inside[1]))
         reply = self._run_silent(code, self.config.probe_timeout)
         if reply is None:
             if not self._responsive():
@@ -256,9 +264,28 @@ class KernelSession:
         if reply.get("status") != "ok":
             return f"inspecting the notebook's state failed: {reply.get('ename')}: " \
                    f"{reply.get('evalue')}"
+        if not self.config.confine:
+            out_json, out_npz = map(Path, inside)
+        else:
+            out_json, out_npz = (self.answers_dir / f"{name}.{ext}" for ext in ("json", "npz"))
+            problem = self._copy_answers(inside, [out_json, out_npz], request.max_array_bytes)
+            if problem:
+                return f"inspecting the notebook's state produced no readable result: {problem}"
         if not out_json.is_file() or not out_npz.is_file():
             return "inspecting the notebook's state produced no result"
         return out_json, out_npz
+
+    def _copy_answers(self, inside: list[str], dests: list[Path], max_bytes: int) -> str:
+        """Copy the answer files out of the sandbox (capped: capture.py refuses oversize ones)."""
+        launcher = getattr(getattr(self.client.km, "provisioner", None), "process", None)
+        root_pid = sandbox_root_pid(launcher.pid) if launcher is not None else None
+        if root_pid is None:
+            return "the sandbox is gone"
+        for path, dest, cap in zip(inside, dests, (64 * 2**20, max_bytes + 2**20)):
+            problem = copy_from_sandbox(root_pid, path, dest, cap)
+            if problem:
+                return problem
+        return ""
 
     def _run_silent(self, code: str, timeout: float) -> dict | None:
         """Execute grader code without history or output; the reply content, or None on timeout."""

@@ -1,0 +1,105 @@
+"""A grading run's lifetime: one run per output folder, signals as interrupts, no temp left over.
+
+- `out_lock(out_dir)`: an exclusive lock on `<out>/.grade.lock` for the whole run; a second `grade`
+  on the same `--out` is refused at once with the pid of the first (`BatchInputError`, exit 2).
+- `interrupts_on_signals()`: SIGTERM and SIGHUP raise KeyboardInterrupt in this process, as Ctrl-C
+  does, so every `finally` runs: kernels shut down, workers stopped, temp folders removed.
+- `die_with_parent()`: in a worker, SIGTERM when the grader dies (even by `kill -9`), then the same.
+- `remove_stale_temp()`: the temp folders (`grade-*`, `grader-rt-*`, `grade-nb-*`) of grader
+  processes that no longer exist, left by a `kill -9`, are removed by the next run. Each folder's
+  name carries the pid of the process that made it (`temp_prefix`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import re
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from grader.batch.discover import BatchInputError
+
+LOCK_NAME = ".grade.lock"
+TEMP_KINDS = ("grade-", "grader-rt-")  # grade-<student>-..., grade-nb-..., grader-rt-...
+_OWNER = re.compile(r"-p(\d+)-[a-z0-9_]{8}$")  # mkdtemp adds 8 characters after the prefix
+PR_SET_PDEATHSIG = 1
+
+
+def temp_prefix(kind: str) -> str:
+    """A mkdtemp prefix naming this process, e.g. 'grader-rt-p1234-'."""
+    return f"{kind}-p{os.getpid()}-"
+
+
+@contextlib.contextmanager
+def out_lock(out_dir: Path) -> Iterator[None]:
+    """Hold `<out>/.grade.lock` for the run; refuse when another process holds it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 100, 0).decode(errors="replace").strip() or "unknown"
+            raise BatchInputError(
+                f"{out_dir} is being written by another grade process (pid {holder}): wait for "
+                "it to finish, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock; a killed process's lock goes with it
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def interrupts_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP interrupt this process like Ctrl-C while the block runs."""
+    saved = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def die_with_parent() -> None:
+    """In a worker: SIGTERM when the grader dies, and SIGTERM interrupts (cleaning up) as Ctrl-C."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # the grader died before the line above ran
+        raise KeyboardInterrupt("the grader is gone")
+
+
+def remove_stale_temp(root: Path | None = None) -> list[Path]:
+    """Remove this user's grader temp folders whose process is gone; return what was removed."""
+    root = root or Path(tempfile.gettempdir())
+    removed = []
+    for entry in os.scandir(root):
+        match = _OWNER.search(entry.name)
+        if not (entry.name.startswith(TEMP_KINDS) and match and entry.is_dir(follow_symlinks=False)):
+            continue
+        if entry.stat(follow_symlinks=False).st_uid != os.geteuid() or _alive(int(match[1])):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True

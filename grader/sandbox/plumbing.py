@@ -1,0 +1,104 @@
+"""Host-side plumbing of a running kernel: its raw output, bounded, and files read from its sandbox.
+
+`OutputTail` is where the kernel process's own stdout and stderr go (ipykernel's banners, and whatever
+student code writes to file descriptors 1 and 2 with `os.write` or from C): a pipe drained by a thread
+that keeps only the last bytes, so a flood costs neither the grader's memory nor its disk.
+
+`copy_from_sandbox` reads a file the kernel wrote in its sandbox's private tmpfs (which no host path
+shows) through `/proc/<pid>/root`, opening every component without following links: the student owns
+those folders and may have planted symlinks pointing at the grader's own files.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections import deque
+from pathlib import Path
+
+TAIL_BYTES = 64 * 2**10
+CHUNK = 2**16
+
+
+class OutputTail:
+    """A pipe for a child's stdout/stderr; a daemon thread keeps its last `TAIL_BYTES`."""
+
+    def __init__(self) -> None:
+        self._read_fd, self.write_fd = os.pipe()
+        self._chunks: deque[bytes] = deque()
+        self._kept = 0
+        self._thread = threading.Thread(target=self._drain, name="kernel-output", daemon=True)
+        self._thread.start()
+
+    def started(self) -> None:
+        """The child has its copy of the write end: close ours, so EOF comes when it exits."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._read_fd, CHUNK)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self._chunks.append(chunk)
+            self._kept += len(chunk)
+            while self._kept - len(self._chunks[0]) >= TAIL_BYTES:
+                self._kept -= len(self._chunks.popleft())
+        os.close(self._read_fd)
+
+    def text(self) -> str:
+        return b"".join(list(self._chunks))[-TAIL_BYTES:].decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self.started()
+        self._thread.join(timeout=5)
+
+
+def sandbox_root_pid(launcher_pid: int) -> int | None:
+    """The pid (on the host) of the first process inside the sandbox that `launcher_pid` (the
+    outer bwrap) started: its `/proc/<pid>/root` is the sandbox's root."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == launcher_pid:
+            return int(entry.name)
+    return None
+
+
+def copy_from_sandbox(root_pid: int, inside: str, dest: Path, max_bytes: int) -> str:
+    """Copy the regular file at path `inside` of the sandbox to `dest`, at most `max_bytes` + 1
+    bytes of it (the reader sees that it was too big); '' or why it could not be read."""
+    *folders, name = inside.strip("/").split("/")
+    fds: list[int] = []
+    try:
+        fds.append(os.open(f"/proc/{root_pid}/root", os.O_PATH | os.O_DIRECTORY))
+        for folder in folders:
+            fds.append(os.open(folder, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW,
+                               dir_fd=fds[-1]))
+        fds.append(os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1]))
+        if not stat.S_ISREG(os.fstat(fds[-1]).st_mode):
+            return f"{name} is not a regular file"
+        with dest.open("wb") as out:
+            left = max_bytes + 1
+            while left > 0:
+                chunk = os.read(fds[-1], min(CHUNK * 16, left))
+                if not chunk:
+                    break
+                out.write(chunk)
+                left -= len(chunk)
+    except OSError as exc:
+        return f"{name} cannot be read: {exc.strerror}"
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return ""
