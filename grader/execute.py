@@ -28,6 +28,7 @@ from grader.notebook import (
 )
 from grader.results import Figure, SectionRecord
 from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
+from grader.sandbox.plumbing import temp_prefix
 
 
 def student_name(path: Path) -> str:
@@ -66,7 +67,7 @@ def execute_notebook(path: Path, config: GradeConfig, student: str | None = None
     except NotebookError as exc:
         return Execution(student, str(path), "", {}, {}, [], {}, [],
                          time.perf_counter() - start, fatal=str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix=f"grade-{student[:20]}-"))
+    workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(f"grade-{student[:20]}")))
     try:
         return _execute_loaded(loaded, config, student, workdir, start)
     finally:

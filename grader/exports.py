@@ -15,22 +15,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from grader.report import safe_name
+from grader.report import atomic_write, safe_name
 from grader.store import Gradebook, QuestionRow, SubmissionRow
 
 GRADES_CSV = "grades.csv"
 GRADESCOPE_DIR = "gradescope"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _number(value: float | None) -> str:
@@ -72,7 +64,7 @@ def write_grades_csv(gradebook: Gradebook, out_dir: Path, question_ids: list[str
     writer.writeheader()
     writer.writerows(rows)
     path = out_dir / GRADES_CSV
-    _atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
     return path
 
 
@@ -117,6 +109,6 @@ def write_gradescope(gradebook: Gradebook, out_dir: Path, student: str) -> Path 
     if sub is None:
         return None
     path = out_dir / GRADESCOPE_DIR / safe_name(student) / "results.json"
-    _atomic_write(path, json.dumps(gradescope_results(sub, gradebook.questions(student)),
+    atomic_write(path, json.dumps(gradescope_results(sub, gradebook.questions(student)),
                                    indent=2))
     return path

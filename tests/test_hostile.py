@@ -807,6 +807,6 @@ def test_notebook_filling_its_disk_gets_enospc_and_the_host_disk_is_untouched_1_
         + "\nTrue\n"
     assert errors(r, "1.2") == ["OSError: [Errno 28] No space left on device"]
     assert (q12.status, q12.points) == ("pass", 10), verdicts(r)  # the model after it is graded
-    assert r.notes == ["the notebook hit its disk limit in cell 3: 64 MB for its folder, /tmp "
-                       "and /dev/shm together (the rubric's limits.disk_mb)"]
+    assert r.notes == [("the notebook hit its disk limit in cell 3: 64 MB for its folder, /tmp "
+                        "and /dev/shm together (the rubric's limits.disk_mb)")]
     assert check_outcome(r, "1.4", SECTION_RAN).passed, verdicts(r)

@@ -7,7 +7,7 @@
 - `die_with_parent()`: in a worker, SIGTERM when the grader dies (even by `kill -9`), then the same.
 - `remove_stale_temp()`: the temp folders (`grade-*`, `grader-rt-*`, `grade-nb-*`) of grader
   processes that no longer exist, left by a `kill -9`, are removed by the next run. Each folder's
-  name carries the pid of the process that made it (`temp_prefix`).
+  name carries the pid of the process that made it (`plumbing.temp_prefix`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,11 +32,6 @@ LOCK_NAME = ".grade.lock"
 TEMP_KINDS = ("grade-", "grader-rt-")  # grade-<student>-..., grade-nb-..., grader-rt-...
 _OWNER = re.compile(r"-p(\d+)-[a-z0-9_]{8}$")  # mkdtemp adds 8 characters after the prefix
 PR_SET_PDEATHSIG = 1
-
-
-def temp_prefix(kind: str) -> str:
-    """A mkdtemp prefix naming this process, e.g. 'grader-rt-p1234-'."""
-    return f"{kind}-p{os.getpid()}-"
 
 
 @contextlib.contextmanager
@@ -56,6 +52,26 @@ def out_lock(out_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock; a killed process's lock goes with it
+
+
+@contextlib.contextmanager
+def out_write_errors(out_dir: Path) -> Iterator[None]:
+    """A full (or read-only) output file system is one clear sentence, not a traceback.
+
+    Nothing is half-written meanwhile: reports and exports are written to a temp file and renamed,
+    each gradebook row in one transaction, so the gradebook holds every result recorded before.
+    """
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in \
+            str(exc)
+        if not full and getattr(exc, "errno", None) != errno.EROFS:
+            raise
+        why = "its file system is full" if full else "its file system is read-only"
+        raise BatchInputError(
+            f"cannot write the results to {out_dir}: {why}. The gradebook keeps every result "
+            "recorded before; make room and run the same command again to go on") from None
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -25,6 +25,12 @@ from rich.console import Console
 
 from grader.assignment import AssignmentError, detect_rubric, read_rubric_text
 from grader.batch.discover import BatchInputError, Submission, discover, read_roster
+from grader.batch.lifetime import (
+    interrupts_on_signals,
+    out_lock,
+    out_write_errors,
+    remove_stale_temp,
+)
 from grader.batch.plan import execution_key, plan_batch, reference_source_sha256, settings_sha256
 from grader.batch.progress import BatchSummary, Display, StudentLine
 from grader.batch.record import Recorder
@@ -58,51 +64,53 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                         options.confine)
     settings_sha = settings_sha256(key, reference_source_sha256(rubric.reference))
     summary = BatchSummary(rubric.assignment, out_dir)
-    try:
-        gradebook = Gradebook(out_dir)
-    except GradebookError as exc:
-        raise BatchInputError(str(exc)) from None
-    with gradebook:
+    with interrupts_on_signals(), out_lock(out_dir), out_write_errors(out_dir):
+        remove_stale_temp()
         try:
-            gradebook.claim(rubric.assignment)
+            gradebook = Gradebook(out_dir)
         except GradebookError as exc:
             raise BatchInputError(str(exc)) from None
-        cache = ExecutionCache(out_dir)
-        planned = plan_batch(submissions, gradebook, cache, rubric, key, settings_sha,
-                             force=options.force, rescore=options.rescore)
-        for p in planned:
-            if p.action == "skip" and p.previous is not None:
-                prev = p.previous
-                summary.lines.append(StudentLine(prev.student, prev.status, "skipped", prev.score,
-                                                 prev.max_score, prev.seconds, prev.reason))
-        to_rescore = [p.submission for p in planned if p.action == "rescore"]
-        to_execute = [p.submission for p in planned if p.action == "execute"]
-        workers = max(1, min(options.workers or default_workers(), len(to_execute) or 1))
-        console.print(
-            f"Grading {len(submissions)} notebook(s) against {rubric.assignment} "
-            f"({rubric_path}); data: {data.description}\n"
-            f"  {len(to_execute)} to execute" + (f" {_where(options, workers, len(to_execute))}" if to_execute
-                                                 else "")
-            + f", {len(to_rescore)} to re-score from cache, "
-            f"{len(planned) - len(to_execute) - len(to_rescore)} unchanged (skipped); "
-            f"results in {out_dir}", highlight=False, soft_wrap=True)
-        display = Display(len(to_execute) + len(to_rescore), console)
+        with gradebook:
+            try:
+                gradebook.claim(rubric.assignment)
+            except GradebookError as exc:
+                raise BatchInputError(str(exc)) from None
+            cache = ExecutionCache(out_dir)
+            planned = plan_batch(submissions, gradebook, cache, rubric, key, settings_sha,
+                                 force=options.force, rescore=options.rescore)
+            for p in planned:
+                if p.action == "skip" and p.previous is not None:
+                    prev = p.previous
+                    summary.lines.append(StudentLine(prev.student, prev.status, "skipped", prev.score,
+                                                     prev.max_score, prev.seconds, prev.reason))
+            to_rescore = [p.submission for p in planned if p.action == "rescore"]
+            to_execute = [p.submission for p in planned if p.action == "execute"]
+            workers = max(1, min(options.workers or default_workers(), len(to_execute) or 1))
+            console.print(
+                f"Grading {len(submissions)} notebook(s) against {rubric.assignment} "
+                f"({rubric_path}); data: {data.description}\n"
+                f"  {len(to_execute)} to execute" + (f" {_where(options, workers, len(to_execute))}" if to_execute
+                                                     else "")
+                + f", {len(to_rescore)} to re-score from cache, "
+                f"{len(planned) - len(to_execute) - len(to_rescore)} unchanged (skipped); "
+                f"results in {out_dir}", highlight=False, soft_wrap=True)
+            display = Display(len(to_execute) + len(to_rescore), console)
 
-        def on_line(line: StudentLine) -> None:
-            summary.lines.append(line)
-            display.finished(line)
+            def on_line(line: StudentLine) -> None:
+                summary.lines.append(line)
+                display.finished(line)
 
-        recorder = Recorder(gradebook, cache, config, key, settings_sha, on_line)
-        try:
-            with display:
-                for sub in to_rescore:
-                    recorder.rescore(sub)
-                if to_execute:
-                    _execute(options, to_execute, settings, workers, cache, display, recorder,
-                             rubric.limits.threads)
-        finally:
-            write_grades_csv(gradebook, out_dir, [q.id for q in rubric.questions], roster)
-        have = {x.student for x in summary.lines} | {s.student for s in gradebook.submissions()}
+            recorder = Recorder(gradebook, cache, config, key, settings_sha, on_line)
+            try:
+                with display:
+                    for sub in to_rescore:
+                        recorder.rescore(sub)
+                    if to_execute:
+                        _execute(options, to_execute, settings, workers, cache, display, recorder,
+                                 rubric.limits.threads)
+            finally:
+                write_grades_csv(gradebook, out_dir, [q.id for q in rubric.questions], roster)
+            have = {x.student for x in summary.lines} | {s.student for s in gradebook.submissions()}
     if roster is not None:
         summary.lines += [StudentLine(s, "missing", "", None, rubric.max_score, 0.0,
                                       "no submission") for s in roster if s not in have]

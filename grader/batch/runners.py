@@ -19,6 +19,7 @@ from pathlib import Path
 
 from grader import __version__ as GRADER_VERSION
 from grader.batch.discover import BatchInputError, Submission
+from grader.batch.lifetime import die_with_parent
 from grader.batch.task import (
     Job,
     Outcome,
@@ -61,6 +62,7 @@ def redirect_output(log_path: str) -> None:
 
 
 def _init_local_worker(log_path: str | None, threads: int | None) -> None:
+    die_with_parent()
     if threads:
         limit_kernel_threads(threads)
     if log_path:

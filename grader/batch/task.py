@@ -20,6 +20,7 @@ from grader.batch.discover import Submission
 from grader.options import GradeOptions
 from grader.pipeline import Execution, GradeConfig, execute_notebook, score_execution
 from grader.results import GradeResult
+from grader.sandbox.plumbing import temp_prefix
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def grade_task(settings: WorkerSettings, job: Job) -> Outcome:
 def _execute_job(job: Job, config: GradeConfig) -> Execution:
     if job.content is None:
         return execute_notebook(Path(job.path), config, job.student)
-    with tempfile.TemporaryDirectory(prefix="grade-nb-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("grade-nb")) as tmp:
         copy = Path(tmp) / Path(job.path).name
         copy.write_bytes(job.content)
         execution = execute_notebook(copy, config, job.student)

@@ -31,10 +31,16 @@ def render_html(result: GradeResult) -> str:
     return template.render(r=result, labels=STATUS_LABELS)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to a temp file beside `path`, then rename: never a half-written file (a failed
+    write, e.g. on a full disk, removes its temp file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def safe_name(student: str) -> str:
@@ -47,6 +53,6 @@ def write_reports(result: GradeResult, out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = safe_name(result.student)
     json_path, html_path = out_dir / f"{stem}.json", out_dir / f"{stem}.html"
-    _atomic_write(json_path, json.dumps(result.to_json_dict(), indent=2))
-    _atomic_write(html_path, render_html(result))
+    atomic_write(json_path, json.dumps(result.to_json_dict(), indent=2))
+    atomic_write(html_path, render_html(result))
     return json_path, html_path

@@ -29,7 +29,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from grader.probes import Request
 from grader.results import CellError
 from grader.sandbox.fsview import ANSWERS
-from grader.sandbox.plumbing import OutputTail, copy_from_sandbox, sandbox_root_pid
+from grader.sandbox.plumbing import OutputTail, copy_from_sandbox, sandbox_root_pid, temp_prefix
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TIMEOUT_MARK = "grader_cell_timeout"
@@ -82,7 +82,7 @@ class KernelSession:
 
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
-        self.runtime_dir = Path(tempfile.mkdtemp(prefix="grader-rt-"))
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix=temp_prefix("grader-rt")))
         # What the grader writes (requests, inputs) lives where the student cannot write, so no
         # symlink planted by student code can redirect the grader's writes; answers come back
         # through a folder the kernel owns and are opened without following links.

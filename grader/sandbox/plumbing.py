@@ -21,6 +21,12 @@ TAIL_BYTES = 64 * 2**10
 CHUNK = 2**16
 
 
+def temp_prefix(kind: str) -> str:
+    """A mkdtemp prefix naming this process, e.g. 'grader-rt-p1234-', so that the folders of a
+    grader that was killed can be told from others' and removed (batch/lifetime.py)."""
+    return f"{kind}-p{os.getpid()}-"
+
+
 class OutputTail:
     """A pipe for a child's stdout/stderr; a daemon thread keeps its last `TAIL_BYTES`."""
 
