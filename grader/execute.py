@@ -96,6 +96,9 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
         execution.fatal = str(exc)
         execution.seconds = time.perf_counter() - start
         return execution
+    except BaseException:  # interrupted while starting (Ctrl-C, SIGTERM): leave nothing behind
+        session.close()
+        raise
     timeout = config.notebook_timeout or rubric.execution.notebook_timeout
     loop = _Loop(loaded, config, sections, session, reference, execution,
                  deadline=time.monotonic() + timeout, timeout=timeout)

@@ -113,7 +113,7 @@ def test_grader_stopped_mid_batch_leaves_nothing_and_the_rerun_loses_nothing(
     try:
         run.wait_for_a_row(proc)
         os.kill(proc.pid, sig)
-        proc.wait(timeout=60)
+        _, stderr = proc.communicate(timeout=60)
         gone = seconds_until_gone(run)
         print(f"{sig.name}: every process gone {gone:.1f} s after the grader exited")
     finally:
@@ -122,8 +122,8 @@ def test_grader_stopped_mid_batch_leaves_nothing_and_the_rerun_loses_nothing(
         except ProcessLookupError:
             pass
     if sig != signal.SIGKILL:
-        assert proc.returncode == 130, proc.stderr
-        assert "interrupted" in proc.stderr
+        assert proc.returncode == 130, stderr
+        assert "interrupted" in stderr
         assert run.leftovers() == []
     committed = run.rows()
     assert 1 <= len(committed) < 4

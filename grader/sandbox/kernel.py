@@ -157,13 +157,15 @@ class KernelSession:
 
     def close(self) -> None:
         client, self.client = self.client, None
-        if client is not None and client.km is not None:
-            try:
-                client._cleanup_kernel()
-            except Exception:  # noqa: BLE001, S110  (already dead or never started)
-                pass
-        self.output.close()
-        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+        try:
+            if client is not None and client.km is not None:
+                try:
+                    client._cleanup_kernel()
+                except Exception:  # noqa: BLE001, S110  (already dead or never started)
+                    pass
+        finally:  # even when interrupted (Ctrl-C, SIGTERM) while shutting the kernel down
+            self.output.close()
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     @property
     def alive(self) -> bool:
