@@ -160,16 +160,15 @@ def test_out_on_a_full_file_system_is_a_clear_error_and_the_gradebook_stays_inta
         tmp_path: Path) -> None:
     run = Run(tmp_path, students=2, seconds=0)
     run.out.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(run.out)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(run.out)], check=True)
     try:
         assert run.run().returncode == 0
         before = run.rows()
         filler = run.out / "filler"
-        with filler.open("wb") as fh:
+        with filler.open("wb", buffering=0) as fh:
             try:
                 while True:
                     fh.write(b"x" * 4096)
-                    fh.flush()
             except OSError:
                 pass
         again = run.run("--force")
@@ -202,7 +201,7 @@ from grader.pipeline import GradeConfig, grade_notebook
 rubric = Path(sys.argv[2])
 a = load_assignment(rubric.read_text(), rubric, None, 100)
 r = grade_notebook(Path(sys.argv[1]), GradeConfig(rubric=a.rubric, data=a.data, confine=True))
-print(r.questions[0].points, r.questions[0].section.stdout.strip()[-40:])
+print(r.questions[0].points, len(r.questions[0].section.stdout))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
@@ -219,7 +218,8 @@ def test_output_flood_through_file_descriptors_leaves_grader_memory_and_disk_bou
     assert done.returncode == 0, done.stderr[-3000:]
     graded, peak_mib = done.stdout.splitlines()[-2:]
     print(f"the grader's peak RSS: {peak_mib} MiB after a 1.5 GiB flood")
-    assert graded == "10.0 flooded"
+    points, kept = graded.split()
+    assert points == "10.0" and int(kept) <= 21 * 2**20  # the output cap kept 20 MB of it
     assert int(peak_mib) < 400  # the flood is 1,536 MiB
     free_after = os.statvfs(tmp_path).f_bavail * os.statvfs(tmp_path).f_frsize
     assert free_before - free_after < 512 * 2**20  # nothing of it on disk (others share it)

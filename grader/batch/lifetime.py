@@ -22,12 +22,14 @@ import shutil
 import signal
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from grader.batch.discover import BatchInputError
 
+T = TypeVar("T")
 LOCK_NAME = ".grade.lock"
 TEMP_KINDS = ("grade-", "grader-rt-")  # grade-<student>-..., grade-nb-..., grader-rt-...
 _OWNER = re.compile(r"-p(\d+)-[a-z0-9_]{8}$")  # mkdtemp adds 8 characters after the prefix
@@ -74,11 +76,20 @@ def out_write_errors(out_dir: Path) -> Iterator[None]:
             "recorded before; make room and run the same command again to go on") from None
 
 
+class WorkerStopped(KeyboardInterrupt):
+    """A worker was told to stop (the grader's SIGTERM, or its death): clean up, then exit."""
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """Interrupt once; further SIGTERMs (the grader's, then its death signal) must not cut the
     clean-up short."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def _stop_worker(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise WorkerStopped(f"signal {signal.Signals(signum).name}")
 
 
 @contextlib.contextmanager
@@ -93,12 +104,21 @@ def interrupts_on_signals() -> Iterator[None]:
 
 
 def die_with_parent() -> None:
-    """In a worker: SIGTERM when the grader dies, and SIGTERM interrupts (cleaning up) as Ctrl-C."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    """In a worker: SIGTERM when the grader dies; SIGTERM raises WorkerStopped (`run_in_worker`)."""
+    signal.signal(signal.SIGTERM, _stop_worker)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if os.getppid() == 1:  # the grader died before the line above ran
-        raise KeyboardInterrupt("the grader is gone")
+        raise WorkerStopped("the grader is gone")
+
+
+def run_in_worker(task: Callable[..., T], *args: object) -> T:
+    """`task(*args)` in a worker; once stopped (its `finally` blocks ran), the worker exits: it
+    must not wait for more tasks from a grader that is gone."""
+    try:
+        return task(*args)
+    except WorkerStopped:
+        os._exit(128 + signal.SIGTERM)
 
 
 def remove_stale_temp(root: Path | None = None) -> list[Path]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grader import __version__ as GRADER_VERSION
 from grader.batch.discover import BatchInputError, Submission
-from grader.batch.lifetime import die_with_parent
+from grader.batch.lifetime import die_with_parent, run_in_worker
 from grader.batch.task import (
     Job,
     Outcome,
@@ -89,7 +89,7 @@ def run_local(submissions: list[Submission], settings: WorkerSettings, workers: 
                 while pending and len(running) < workers:
                     sub = pending.popleft()
                     job = make_job(sub)
-                    running[pool.submit(grade_task, settings, job)] = (sub, job)
+                    running[pool.submit(run_in_worker, grade_task, settings, job)] = (sub, job)
                     on_start(job)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
