@@ -546,12 +546,105 @@ def test_patched_numpy_json_and_print_cannot_forge_answers_and_cost_only_1_2(gra
     # the answers describe the real model, not the forged JSON the patched json.dump writes.
     assert check_outcome(r, "1.2", LAYERS).passed, verdicts(r)
     assert check_outcome(r, "1.2", "seeded untrained predictions").passed, verdicts(r)
-    # Not covered yet: the grader-chosen weights are drawn with the notebook's numpy.random, which
-    # reaches the patched numpy.array at call time, so that check fails and costs its points.
-    behaviour = check_outcome(r, "1.2", "computes the specified architecture")
-    assert not behaviour.passed and " raised " in behaviour.message, verdicts(r)
-    assert (q12.status, q12.points) == ("partial", 6), verdicts(r)
+    # the grader-chosen weights come from the grader's own generator, not numpy.random
+    assert check_outcome(r, "1.2", "computes the specified architecture").passed, verdicts(r)
+    assert (q12.status, q12.points) == ("pass", 10), verdicts(r)
     assert q12.section.stdout == ""
+
+
+FORGERIES = {
+    # every model answers what the reference would: a patched Module.__call__
+    "patched_module_call": """
+        import torch
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Conv1d(1, 3, 5, padding=2), torch.nn.ReLU(),
+                                    torch.nn.MaxPool1d(20), torch.nn.Flatten(),
+                                    torch.nn.Linear(3, 1), torch.nn.Linear(1, 1))
+        torch.nn.Module.__call__ = lambda self, x: torch.zeros(len(x), 1)
+        """,
+    # a model whose parameters() and named_modules() describe the reference, but computes nothing
+    "lying_parameters": """
+        import torch
+        torch.manual_seed(0)
+        reference_like = torch.nn.Sequential(
+            torch.nn.Conv1d(1, 3, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool1d(20),
+            torch.nn.Flatten(), torch.nn.Linear(3, 1))
+
+        class Liar(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = torch.nn.Parameter(torch.zeros(7))
+            def parameters(self, recurse=True):
+                return reference_like.parameters()
+            def named_modules(self, *args, **kwargs):
+                return reference_like.named_modules(*args, **kwargs)
+            def forward(self, x):
+                return torch.zeros(len(x), 1) + self.w.sum()
+
+        model = Liar()
+        """,
+    # a tensor subclass that answers every question with the values expected
+    "lying_tensor_outputs": """
+        import torch
+
+        class Agreeable(torch.Tensor):
+            def numpy(self):
+                return np.zeros((75, 1), np.float32)
+            def argmax(self, *args, **kwargs):
+                return torch.zeros(75, dtype=torch.long)
+
+        class Model(torch.nn.Module):
+            def forward(self, x):
+                return torch.zeros(len(x), 1).as_subclass(Agreeable)
+
+        model = Model()
+        """,
+}
+
+
+@pytest.mark.parametrize("forgery", list(FORGERIES))
+def test_forged_model_answers_earn_no_behaviour_points_1_2(grade_hostile, forgery) -> None:
+    r = grade_hostile([H11, CORRECT_11, H12, ("code", FORGERIES[forgery])])
+    assert_11_keeps_its_points(r)
+    for name in ("layers as specified", "computes the specified architecture",
+                 "seeded untrained predictions"):
+        assert not check_outcome(r, "1.2", name).passed, verdicts(r)
+    assert question(r, "1.2").points == 0, verdicts(r)
+
+
+ARRAY_LIARS = """
+    class Lying(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(np.shape(other), bool)
+        def tolist(self):
+            return X_true.tolist()
+        def __array__(self, *args, **kwargs):
+            return X_true
+        def item(self, *args):
+            return 1.0
+
+    X_true = X
+    X = np.zeros((75, 1, 20), np.float32).view(Lying)  # says it equals anything
+    """
+
+
+def test_ndarray_subclass_lying_in_eq_tolist_and_array_earns_nothing_1_1(grade_hostile) -> None:
+    r = grade_hostile([H11, CORRECT_11, ("code", ARRAY_LIARS), H12, CORRECT_12])
+    assert not check_outcome(r, "1.1", "X equals the seeded data set").passed, verdicts(r)
+    assert check_outcome(r, "1.1", "y equals the seeded targets").passed, verdicts(r)
+    assert question(r, "1.2").points == 10, verdicts(r)
+
+
+def test_torch_imported_past_the_grader_s_import_watch_cannot_be_inspected_1_2(
+        grade_hostile) -> None:
+    bypass = """
+        import sys
+        sys.meta_path[:] = [f for f in sys.meta_path if "Watch" not in type(f).__name__]
+        """
+    r = grade_hostile([H11, CORRECT_11, H12, ("code", bypass), CORRECT_12])
+    assert_11_keeps_its_points(r)
+    assert question(r, "1.2").points == 0, verdicts(r)
+    assert "past the grader's import watch" in check_outcome(r, "1.2", LAYERS).message
 
 
 LIARS = """

@@ -316,6 +316,7 @@ _ENTRY = "grader.sandbox.kernel_side.entry"
 _KERNEL_MODULES = (  # each after the modules it imports
     _BOOT,
     "grader.probes",
+    "grader.sandbox.kernel_side.originals",
     "grader.sandbox.kernel_side.plain",
     "grader.sandbox.kernel_side.models",
     "grader.sandbox.kernel_side.arguments",

@@ -20,6 +20,7 @@ from grader.probes import Request
 from grader.sandbox.kernel_side.figures import FigureLog, install_figure_hooks
 from grader.sandbox.kernel_side.hooks import CellWatch, cap_streams, log_forbidden_calls
 from grader.sandbox.kernel_side.operations import ProbeContext, answer
+from grader.sandbox.kernel_side.originals import watch_torch_import
 from grader.sandbox.kernel_side.plain import ArraySink
 
 # Encoder and decoder of our own: json.dump / json.load as the notebook may rebind them are not used.
@@ -46,6 +47,7 @@ def install(forbidden_calls: list[str], max_cell_output: int, cells_before: int 
     the cell numbers in the forbidden-call log go on where theirs stopped."""
     if _installed:
         raise RuntimeError("the grader's kernel side is already installed")
+    watch_torch_import()
     shell = get_ipython()
     figures = FigureLog(shell)
     calls: list[dict[str, Any]] = []

@@ -37,6 +37,7 @@ from grader.sandbox.kernel_side.models import (
     n_params,
     random_params,
     require_torch,
+    rows,
     seed_all,
 )
 from grader.sandbox.kernel_side.plain import ArraySink, error_of, to_plain
@@ -134,7 +135,7 @@ def op_forward(op: ForwardOp, ctx: ProbeContext) -> dict[str, Any]:
         model.eval()
     out = batched_forward(model, x, op.batch_size)
     result["shape"] = list(out.shape)
-    result["output"] = to_plain(out.argmax(dim=1) if op.argmax else out, ctx.sink)
+    result["output"] = to_plain(out.argmax(axis=1) if op.argmax else out, ctx.sink)
     return result
 
 
@@ -158,12 +159,11 @@ def _forward_candidates(op: ForwardOp, source: Candidates, ctx: ProbeContext) ->
         try:
             model = deepcopy(obj)
             model.eval()
-            with torch.no_grad():
-                trial = model(x[:2])
-            if tuple(trial.shape) != (min(2, len(x)), source.width):
+            trial = batched_forward(model, rows(torch, x, 0, 2), 2)
+            if tuple(trial.shape) != (min(2, len(ctx.inputs[op.input])), source.width):
                 continue
             out = batched_forward(model, x, op.batch_size)
-            found.append({"name": name, "output": to_plain(out.argmax(dim=1), ctx.sink)})
+            found.append({"name": name, "output": to_plain(out.argmax(axis=1), ctx.sink)})
         except Exception as exc:  # noqa: BLE001  (one broken model is that model's answer)
             found.append({"name": name, "error": error_of(exc)})
     return {"candidates": found}

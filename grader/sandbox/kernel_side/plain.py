@@ -1,18 +1,21 @@
 """Student objects -> plain data: a JSON-able tree whose numeric arrays are kept aside for the NPZ.
 
-Nothing a student object says about itself is trusted: numpy arrays are copied into base-class
-arrays (an ndarray subclass's `__array__`, `tolist` or `__eq__` are never called), tensors are read
-through torch, anything else comes back as its class name and a cut repr.
+Nothing a student object says about itself is trusted: types are checked with `type()` (which a
+`__class__` property cannot fake), numpy arrays are copied into base-class arrays (an ndarray
+subclass's `__array__`, `tolist` or `__eq__` are never called), tensors are read through torch's own
+C methods with subclasses' overrides disabled (originals.py), lists, tuples and dicts through their
+base classes' methods, and anything else comes back as its class name and a cut repr.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from sys import modules as loaded_modules
 from traceback import format_exception
 from typing import Any
 
-from numpy import array, bool_, floating, integer, ndarray
+from numpy import array, ndarray, sctypeDict
+
+from grader.sandbox.kernel_side.originals import TorchOriginals, plain_tensor, torch_originals
 
 MAX_DEPTH = 6
 MAX_ITEMS = 10_000  # of a list or tuple
@@ -34,34 +37,49 @@ class ArraySink:
         return {"__array__": key}
 
 
-def torch_module() -> Any:
-    """The notebook's torch, if it imported it (the grader never imports torch in the kernel)."""
-    return loaded_modules.get("torch")
+# numpy's own scalar types, exactly (a subclass could lie in `item`)
+NUMPY_SCALARS = frozenset(t for t in sctypeDict.values() if t.__module__ == "numpy")
+
+
+def torch_module() -> TorchOriginals | None:
+    """torch's originals, if the notebook imported torch (the grader never imports it in the
+    kernel); LookupError when the notebook got past the import watch (originals.py)."""
+    return torch_originals()
 
 
 def to_plain(obj: Any, sink: ArraySink, depth: int = 0) -> Any:
     """A JSON-able tree for `obj`; its numeric arrays go to `sink`."""
-    torch = torch_module()
+    kind = type(obj)
     if depth > MAX_DEPTH:
         return {"__unsupported__": "nested too deeply"}
-    if obj is None or isinstance(obj, bool):
+    if obj is None or kind in (bool, int, float, str):
         return obj
-    if type(obj) in (int, float, str):
-        return obj
-    if isinstance(obj, (integer, floating, bool_)):
+    if kind in NUMPY_SCALARS:
         return obj.item()
-    if torch is not None and isinstance(obj, torch.Tensor):
-        obj = obj.detach().cpu()
-        if obj.dtype == torch.bfloat16 or obj.dtype == torch.float16:
-            obj = obj.float()
-        obj = obj.numpy()
-    if isinstance(obj, ndarray):
+    torch = torch_module() if any(t.__name__ == "TensorBase" for t in kind.__mro__) else None
+    if torch is not None and issubclass(kind, torch.TensorBase):
+        return _array_reference(tensor_to_numpy(torch, obj), sink)
+    if issubclass(kind, ndarray):
         return _array_reference(obj, sink)
-    if isinstance(obj, (list, tuple)) and len(obj) <= MAX_ITEMS:
-        return [to_plain(v, sink, depth + 1) for v in obj]
-    if isinstance(obj, dict) and len(obj) <= MAX_KEYS:
-        return {str(k): to_plain(v, sink, depth + 1) for k, v in obj.items()}
-    return {"__type__": type(obj).__name__, "repr": safe_repr(obj)}
+    if issubclass(kind, (list, tuple)):
+        base = list if issubclass(kind, list) else tuple
+        if base.__len__(obj) <= MAX_ITEMS:
+            return [to_plain(base.__getitem__(obj, i), sink, depth + 1)
+                    for i in range(base.__len__(obj))]
+    if issubclass(kind, dict) and dict.__len__(obj) <= MAX_KEYS:
+        return {str(k) if type(k) in (str, int, float, bool) else safe_repr(k):
+                to_plain(v, sink, depth + 1) for k, v in list(dict.items(obj))}
+    return {"__type__": kind.__name__, "repr": safe_repr(obj)}
+
+
+def tensor_to_numpy(torch: TorchOriginals, value: Any) -> ndarray:
+    """A tensor's data as a numpy array, read through torch's C methods only."""
+    base = plain_tensor(torch, value)
+    with torch.plain_tensors():
+        dtype = torch.TensorBase.dtype.__get__(base)
+        if torch.TensorBase.is_floating_point(base) and dtype not in torch.numpy_floats:
+            base = torch.TensorBase.float(base)  # bfloat16 and float16 have no numpy dtype
+        return torch.TensorBase.numpy(base)
 
 
 def _array_reference(obj: ndarray, sink: ArraySink) -> dict[str, str]:
