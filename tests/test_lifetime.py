@@ -108,7 +108,7 @@ def seconds_until_gone(run: Run, timeout: float = GONE_WITHIN) -> float:
                          ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_grader_stopped_mid_batch_leaves_nothing_and_the_rerun_loses_nothing(
         tmp_path: Path, sig: signal.Signals) -> None:
-    run = Run(tmp_path)
+    run = Run(tmp_path, students=3, seconds=2)
     proc = run.start()
     try:
         run.wait_for_a_row(proc)
@@ -126,11 +126,11 @@ def test_grader_stopped_mid_batch_leaves_nothing_and_the_rerun_loses_nothing(
         assert "interrupted" in stderr
         assert run.leftovers() == []
     committed = run.rows()
-    assert 1 <= len(committed) < 4
+    assert 1 <= len(committed) < 3
     rerun = run.run()
     assert rerun.returncode == 0, rerun.stderr
     rows = run.rows()
-    assert {s: r["score"] for s, r in rows.items()} == {f"s{i}": 10.0 for i in range(4)}
+    assert {s: r["score"] for s, r in rows.items()} == {f"s{i}": 10.0 for i in range(3)}
     assert {s: rows[s] for s in committed} == committed  # kept, not graded again
     assert run.leftovers() == []  # a kill -9's stale folders were removed by the rerun
     assert run.processes() == []

@@ -8,8 +8,8 @@ notebook that fills its space gets ENOSPC; the grader's disk never sees a byte o
 with the sandbox.
 The provisioned data (the host's `workdir`) is bound read-only at `DATA` and copied into the working
 folder when the kernel starts (`copy_data_argv`), so the copy counts against the space (whose size
-is the data's plus `Limits.disk_bytes`). The runtime dir (connection file, sockets, the grader's
-inputs) is the one host folder bound writable: sealed root-owned before any student code runs.
+is the data's plus `Limits.disk_bytes`). The runtime dir (connection file, the grader's inputs) is
+bound read-only: no host folder is writable from inside.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ if TYPE_CHECKING:
 
 SPACE = "/run/grader"
 """The bounded tmpfs; its sub-folders appear as the working folder, /tmp and /dev/shm."""
-ANSWERS = "/run/grader-answers"
-"""Where the kernel side writes its answers (a tmpfs of its own, so that a notebook that filled its
-space can still be inspected); the grader reads them through the sandbox's root."""
+ANSWERS = "/run/grader-io"
+"""Where the kernel binds its sockets and the kernel side writes its answers: a tmpfs of its own (so
+that a notebook that filled its space can still be inspected), which the grader reaches through the
+sandbox's root (plumbing.py)."""
+SOCKETS = f"{ANSWERS}/kernel"
+"""The kernel's ipc socket prefix inside the sandbox: sockets `kernel-<port>`."""
 DATA = "/run/grader-data"
 FONTS = "/run/grader-fonts"
 MPL_CONFIG_DIR = "/tmp/matplotlib"
@@ -67,7 +70,7 @@ def outer_mounts(spec: SandboxSpec) -> list[str]:
     for path in [Path(p) for p in etc if os.path.exists(p)] + python_roots():
         args += [*_parent_dir_args(path, created), "--ro-bind", str(path), str(path)]
     for path in _runtime_paths(spec):
-        args += [*_parent_dir_args(path, created), "--bind", str(path.resolve()), str(path)]
+        args += [*_parent_dir_args(path, created), "--ro-bind", str(path.resolve()), str(path)]
     args += ["--ro-bind", str(spec.workdir.resolve()), DATA]
     if spec.font_cache is not None:
         args += ["--ro-bind", str(spec.font_cache.resolve()), FONTS]
@@ -83,7 +86,7 @@ def inner_mounts(spec: SandboxSpec) -> list[str]:
     args = ["--dev-bind", "/", "/"]  # a plain --bind would add nodev and break /dev/urandom
     args += ["--bind", f"{SPACE}/tmp", "/tmp", "--bind", f"{SPACE}/shm", "/dev/shm"]
     for path in _runtime_paths(spec):
-        args += ["--bind", str(path), str(path)]
+        args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", f"{SPACE}/work", str(spec.workdir)]
     args += ["--dir", MPL_CONFIG_DIR]
     if spec.font_cache is not None:

@@ -103,11 +103,20 @@ def seal_runtime_dir(spec: SandboxSpec) -> None:
     os.chmod(spec.runtime_dir, 0o755)
 
 
+FONT_LIST_CODE = """
+import glob, os, sys
+os.environ["MPLCONFIGDIR"] = os.getcwd()
+import matplotlib.font_manager
+(path,) = glob.glob("fontlist-*.json")
+sys.stdout.write(path + "\\n" + open(path, encoding="utf-8").read())
+"""
+
+
 def build_font_cache(cache_dir: Path, limits: Limits | None = None) -> Path:
     """Build matplotlib's font list once per grader run, confined, and return `cache_dir`.
 
-    Built inside a sandbox so the font paths it records are the ones a kernel sees; written to the
-    runtime dir (the one host folder a sandbox can write) and moved to `cache_dir`. Pass the
+    Built inside a sandbox so the font paths it records are the ones a kernel sees; the sandbox
+    prints it (no host folder is writable from inside) and it is written to `cache_dir`. Pass the
     result as `SandboxSpec.font_cache`; without it every kernel spends time rebuilding the list.
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -117,16 +126,15 @@ def build_font_cache(cache_dir: Path, limits: Limits | None = None) -> Path:
         spec.workdir.mkdir()
         spec.runtime_dir.mkdir()
         prepare_dirs(spec)
-        code = (f"import os; os.environ['MPLCONFIGDIR'] = {str(spec.runtime_dir)!r}; "
-                "import matplotlib.font_manager")
-        argv = confined_argv([sys.executable, "-c", code], spec)
+        argv = confined_argv([sys.executable, "-c", FONT_LIST_CODE], spec)
         built = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
-        if built.returncode != 0:
-            detail = (built.stderr.strip().splitlines() or [f"exit status {built.returncode}"])[-1]
-            raise RuntimeError(f"building matplotlib's font list in {cache_dir} failed: {detail}")
-        for font_list in spec.runtime_dir.glob("fontlist-*.json"):
-            shutil.copyfile(font_list, cache_dir / font_list.name, follow_symlinks=False)
-    for path in [cache_dir, *cache_dir.iterdir()]:
-        os.lchown(path, 0, 0)
+    name, _, text = built.stdout.partition("\n")
+    if built.returncode != 0 or not name.startswith("fontlist-") or "/" in name:
+        detail = (built.stderr.strip().splitlines() or [f"exit status {built.returncode}"])[-1]
+        raise RuntimeError(f"building matplotlib's font list in {cache_dir} failed: {detail}")
+    (cache_dir / name).write_text(text, encoding="utf-8")
+    if os.geteuid() == 0:
+        for path in [cache_dir, *cache_dir.iterdir()]:
+            os.lchown(path, 0, 0)
     os.chmod(cache_dir, 0o755)
     return cache_dir

@@ -7,13 +7,16 @@ interrupts by message, and starts `confined_argv(kernel command)`.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from jupyter_client import AsyncKernelManager, KernelManager
 from jupyter_client.kernelspec import KernelSpec
 from traitlets import Instance
 
 from grader.sandbox.confine import SandboxSpec, confined_argv
+from grader.sandbox.fsview import SOCKETS
 from grader.sandbox.host import prepare_dirs
+from grader.sandbox.plumbing import SocketLinks
 
 
 class _Confined:
@@ -21,10 +24,13 @@ class _Confined:
 
     spec: SandboxSpec
 
+    _links: SocketLinks | None = None
+
     def _confined_defaults(self, spec: SandboxSpec, kwargs: dict[str, object]) -> dict[str, object]:
-        """Return `kwargs` with transport, sockets and connection file put in the runtime dir."""
+        """Return `kwargs` with ipc transport, the connection file in the runtime dir, and `ip`
+        the host-side prefix of the links to the kernel's sockets (`plumbing.SocketLinks`)."""
         kwargs.setdefault("transport", "ipc")
-        kwargs.setdefault("ip", str(spec.runtime_dir / "kernel"))
+        kwargs.setdefault("ip", str(spec.runtime_dir / "sockets" / "kernel"))
         kwargs.setdefault("connection_file", str(spec.runtime_dir / "kernel.json"))
         return {"spec": spec, **kwargs}
 
@@ -37,10 +43,30 @@ class _Confined:
         return kernel_spec
 
     def write_connection_file(self, **kwargs: object) -> None:
-        """Write the connection file (mode 0600) owned by the sandbox user, who must read it."""
+        """Write the connection file (mode 0600) owned by the sandbox user, who must read it; the
+        sockets it names are the kernel's, in its sandbox."""
         prepare_dirs(self.spec)
-        super().write_connection_file(**kwargs)
+        Path(self.ip).parent.mkdir(mode=0o700, exist_ok=True)
+        host_ip, self.ip = self.ip, SOCKETS
+        try:
+            super().write_connection_file(**kwargs)
+        finally:
+            self.ip = host_ip
         os.lchown(self.connection_file, self.spec.uid, self.spec.gid)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+        """Launch, then link the kernel's sockets as it binds them (plumbing.SocketLinks)."""
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        ports = [self.shell_port, self.iopub_port, self.stdin_port, self.control_port,
+                 self.hb_port]
+        self._links = SocketLinks(self.provisioner.process.pid, SOCKETS, self.ip, ports)
+
+    def cleanup_ipc_files(self) -> None:
+        """Remove the socket links and close what they point to."""
+        super().cleanup_ipc_files()
+        if self._links is not None:
+            self._links.close()
+            self._links = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         """Return the kernel's command line wrapped in the sandbox."""
