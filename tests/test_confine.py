@@ -319,6 +319,7 @@ def test_only_the_working_folder_and_private_tmp_are_writable_no_host_folder(
     prepare_dirs(spec)
     targets = ["f.txt", "data.txt", "/tmp/f.txt", "/dev/shm/f.txt"]
     readonly = ["/usr/f.txt", f"{sys.prefix}/f.txt", f"{sys.base_prefix}/f.txt", "/f.txt",
+                "/run/f.txt", "/dev/f.txt",
                 str(spec.runtime_dir / "f.txt")]
     result = run_confined(
         f"""

@@ -1,26 +1,30 @@
 """Confinement for the kernel that runs untrusted student code.
 
 Takes a kernel command line and a `SandboxSpec`; returns the command line that runs the same kernel
-inside a sandbox, plus the environment it gets. The layers, outermost first:
+inside a sandbox, plus the environment it gets. Root layers, outermost first:
 
-1. ``bwrap`` as root builds the filesystem view (read-only system and Python dirs, read-write
-   workdir and runtime dir, private /tmp), new pid/net/ipc/uts namespaces, a new session, and
-   dies with the grader. It must run as root because the Python installation lives under /root
-   (mode 0700), which an unprivileged bwrap cannot reach.
-2. ``setpriv`` drops to the unprivileged `SandboxSpec.uid`: RLIMIT_NPROC is not enforced for root,
-   so a fork bomb run as root would be unbounded.
-3. An unprivileged ``bwrap --unshare-user --disable-userns`` enters a user namespace in which no
-   further user namespaces can be made (less kernel attack surface) and the student is uid 1000.
-   Because this namespace is created before the limits are lowered, RLIMIT_NPROC counts the
-   processes of this sandbox only, even when several sandboxes share a uid.
-4. ``prlimit`` sets the resource limits (soft = hard) and execs the kernel.
+1. ``bwrap`` as root builds the namespaces (pid, net, ipc, uts, mount), a new session, dies with
+   the grader, and the filesystem view (fsview.py: read-only system and Python, one bounded tmpfs
+   for the working folder, /tmp and /dev/shm, read-only data and runtime dir). Root can bind the
+   Python installation under /root (mode 0700).
+2. ``setpriv`` drops to the unprivileged `SandboxSpec.uid` for good (RLIMIT_NPROC is not enforced
+   for root, so a fork bomb run as root would be unbounded).
+3. An unprivileged ``bwrap --unshare-user --unshare-pid --disable-userns`` enters a user namespace
+   in which no further user namespaces can be made and the student is uid 1000, and a pid
+   namespace whose init (the kernel's parent) ignores every signal from inside. It binds the
+   bounded tmpfs's folders at the working folder, /tmp and /dev/shm. Because this namespace is
+   created before the limits are lowered, RLIMIT_NPROC counts the processes of this sandbox only.
+4. ``prlimit`` sets the resource limits (soft = hard); ``sh`` copies the data in and execs the kernel.
 
-All three tools come from the base system (bubblewrap, util-linux); nothing from the repository runs
-inside the sandbox.
+Rootless (the grader is an ordinary user; `rootless()`): layer 1 is an ordinary user's bwrap in a
+user namespace of its own (no capabilities on the host), layer 2 is skipped (the kernel runs as the
+invoking user, uid 1000 inside), layers 3 and 4 are the same. The tools come from the base system
+(bubblewrap, util-linux, sh); nothing from the repository runs inside the sandbox but the kernel.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -90,8 +94,8 @@ class SandboxSpec:
     runtime_dir: Path
     limits: Limits = field(default_factory=Limits)
     network: bool = False
-    uid: int = 65534
-    gid: int = 65534
+    uid: int = field(default_factory=lambda: 65534 if not rootless() else os.geteuid())
+    gid: int = field(default_factory=lambda: 65534 if not rootless() else os.getegid())
     font_cache: Path | None = None
     """A directory from `build_font_cache`, bound read-only so matplotlib need not rebuild it."""
 
@@ -122,17 +126,23 @@ def sandbox_env(spec: SandboxSpec) -> dict[str, str]:
     return env
 
 
-def confined_argv(argv: list[str], spec: SandboxSpec) -> list[str]:
-    """Return `argv` wrapped so that it runs confined as described in the module docstring.
+def rootless() -> bool:
+    """Whether sandboxes are started by an ordinary user (the rootless layers)."""
+    return os.geteuid() != 0
 
-    The result must be started by root. With `--die-with-parent` the sandbox is killed when the
-    thread that started it exits, so start and stop a kernel from the same long-lived thread.
+
+def confined_argv(argv: list[str], spec: SandboxSpec) -> list[str]:
+    """Return `argv` wrapped so that it runs confined as described in the module docstring: the
+    root layers when this process is root, the rootless ones otherwise.
+
+    With `--die-with-parent` the sandbox is killed when the thread that started it exits, so start
+    and stop a kernel from the same long-lived thread.
     """
+    dropping = [] if rootless() else [*_setpriv_args(spec), "--"]
     return [
         *_outer_bwrap_args(spec),
         "--",
-        *_setpriv_args(spec),
-        "--",
+        *dropping,
         *_inner_bwrap_args(spec),
         "--",
         *_prlimit_args(spec.limits),
@@ -142,16 +152,19 @@ def confined_argv(argv: list[str], spec: SandboxSpec) -> list[str]:
 
 
 def _outer_bwrap_args(spec: SandboxSpec) -> list[str]:
-    """Return the privileged bwrap invocation that builds the namespaces and the filesystem."""
+    """Return the outer bwrap invocation that builds the namespaces and the filesystem."""
     args = [shutil.which("bwrap") or "bwrap"]
+    if rootless():  # an ordinary user's bwrap needs a user namespace for the rest
+        args.append("--unshare-user")
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not spec.network:
         args.append("--unshare-net")
     args += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
-    # Keep only what setpriv needs to switch user; the kernel itself ends with no capabilities.
-    args += ["--cap-drop", "ALL"]
-    for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
-        args += ["--cap-add", cap]
+    if not rootless():
+        # Keep only what setpriv needs to switch user; the kernel ends with no capabilities.
+        args += ["--cap-drop", "ALL"]
+        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
+            args += ["--cap-add", cap]
     args += ["--clearenv"]
     for name, value in sandbox_env(spec).items():
         args += ["--setenv", name, value]

@@ -74,7 +74,9 @@ def outer_mounts(spec: SandboxSpec) -> list[str]:
     args += ["--ro-bind", str(spec.workdir.resolve()), DATA]
     if spec.font_cache is not None:
         args += ["--ro-bind", str(spec.font_cache.resolve()), FONTS]
-    return args
+    # bwrap's own tmpfs (/, /run, ...) and /dev are the sandbox user's when rootless: read-only,
+    # or they would be unbounded writable space in RAM
+    return [*args, "--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def inner_mounts(spec: SandboxSpec) -> list[str]:
