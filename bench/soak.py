@@ -15,6 +15,7 @@ folders left.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sqlite3
@@ -127,7 +128,7 @@ def soak(n: int, root: Path, workers: int = 2) -> dict:
             "--cache", str(root / "refcache"), "--train-limit", "100", "--workers", str(workers),
             "--cell-timeout", "2"]
     first_seconds, first, sampler = grade(args, env)
-    with sqlite3.connect(root / "out" / "gradebook.sqlite") as conn:
+    with contextlib.closing(sqlite3.connect(root / "out" / "gradebook.sqlite")) as conn:
         rows = {s: (status, score) for s, status, score in
                 conn.execute("SELECT student, status, score FROM submissions")}
     mismatches = {s: [kind, rows.get(s)] for s, kind in kinds.items()

@@ -16,6 +16,7 @@ kernel's directory, so a confined kernel cannot write it: only the unconfined ru
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -100,13 +101,13 @@ def klass(tmp_path_factory: pytest.TempPathFactory) -> Klass:
 
 
 def submissions(out: Path) -> dict[str, dict]:
-    with sqlite3.connect(out / "gradebook.sqlite") as conn:
+    with contextlib.closing(sqlite3.connect(out / "gradebook.sqlite")) as conn:
         conn.row_factory = sqlite3.Row
         return {r["student"]: dict(r) for r in conn.execute("SELECT * FROM submissions")}
 
 
 def questions(out: Path) -> list[dict]:
-    with sqlite3.connect(out / "gradebook.sqlite") as conn:
+    with contextlib.closing(sqlite3.connect(out / "gradebook.sqlite")) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM questions ORDER BY student")]
 

@@ -7,6 +7,7 @@ command line or environment names that TMPDIR (the grader, its workers, the bwra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -79,7 +80,7 @@ class Run:
         return temp + half
 
     def rows(self) -> dict[str, dict]:
-        with sqlite3.connect(self.out / "gradebook.sqlite") as conn:
+        with contextlib.closing(sqlite3.connect(self.out / "gradebook.sqlite")) as conn:
             conn.row_factory = sqlite3.Row
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             return {r["student"]: dict(r) for r in conn.execute("SELECT * FROM submissions")}
@@ -112,10 +113,13 @@ def test_grader_stopped_mid_batch_leaves_nothing_and_the_rerun_loses_nothing(
     proc = run.start()
     try:
         run.wait_for_a_row(proc)
+        signalled = time.monotonic()
         os.kill(proc.pid, sig)
         _, stderr = proc.communicate(timeout=60)
-        gone = seconds_until_gone(run)
-        print(f"{sig.name}: every process gone {gone:.1f} s after the grader exited")
+        exited = time.monotonic() - signalled
+        gone = seconds_until_gone(run) + exited
+        print(f"{sig.name}: the grader exited {exited:.1f} s after the signal, every process and "
+              f"sandbox of the run was gone {gone:.1f} s after it")
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

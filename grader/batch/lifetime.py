@@ -80,6 +80,14 @@ class WorkerStopped(KeyboardInterrupt):
     """A worker was told to stop (the grader's SIGTERM, or its death): clean up, then exit."""
 
 
+def check_room(out_dir: Path, min_free: int = 2**20) -> None:
+    """OSError(ENOSPC) when `out_dir`'s file system has less than `min_free` bytes left: SQLite
+    would otherwise say "disk I/O error" on opening the gradebook."""
+    info = os.statvfs(out_dir)
+    if info.f_bavail * info.f_frsize < min_free:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_dir))
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """Interrupt once; further SIGTERMs (the grader's, then its death signal) must not cut the
     clean-up short."""

@@ -26,6 +26,7 @@ from rich.console import Console
 from grader.assignment import AssignmentError, detect_rubric, read_rubric_text
 from grader.batch.discover import BatchInputError, Submission, discover, read_roster
 from grader.batch.lifetime import (
+    check_room,
     interrupts_on_signals,
     out_lock,
     out_write_errors,
@@ -64,7 +65,8 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                         options.confine)
     settings_sha = settings_sha256(key, reference_source_sha256(rubric.reference))
     summary = BatchSummary(rubric.assignment, out_dir)
-    with interrupts_on_signals(), out_lock(out_dir), out_write_errors(out_dir):
+    with interrupts_on_signals(), out_write_errors(out_dir), out_lock(out_dir):
+        check_room(out_dir)
         remove_stale_temp()
         try:
             gradebook = Gradebook(out_dir)

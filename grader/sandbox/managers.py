@@ -7,7 +7,6 @@ interrupts by message, and starts `confined_argv(kernel command)`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from jupyter_client import AsyncKernelManager, KernelManager
 from jupyter_client.kernelspec import KernelSpec
@@ -30,7 +29,7 @@ class _Confined:
         """Return `kwargs` with ipc transport, the connection file in the runtime dir, and `ip`
         the host-side prefix of the links to the kernel's sockets (`plumbing.SocketLinks`)."""
         kwargs.setdefault("transport", "ipc")
-        kwargs.setdefault("ip", str(spec.runtime_dir / "sockets" / "kernel"))
+        kwargs.setdefault("ip", str(spec.runtime_dir / "k"))  # short: sun_path has 108 bytes
         kwargs.setdefault("connection_file", str(spec.runtime_dir / "kernel.json"))
         return {"spec": spec, **kwargs}
 
@@ -46,7 +45,6 @@ class _Confined:
         """Write the connection file (mode 0600) owned by the sandbox user, who must read it; the
         sockets it names are the kernel's, in its sandbox."""
         prepare_dirs(self.spec)
-        Path(self.ip).parent.mkdir(mode=0o700, exist_ok=True)
         host_ip, self.ip = self.ip, SOCKETS
         try:
             super().write_connection_file(**kwargs)
