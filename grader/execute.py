@@ -330,9 +330,11 @@ class _Loop:
         replayed = self._replayable(replay_end)
         self.restart_note = (f"graded after kernel restart {self.restarts} ({reason}, in {where}; "
                              f"{len(replayed)} earlier cell(s) replayed)")
+        which = f"cell {replayed[0]}" if len(replayed) == 1 else \
+            f"cells {_spans(replayed)}" if replayed else "no cell"
         self.execution.notes.append(
-            f"{reason}: {where} is lost; a new kernel replayed cells "
-            f"{_spans(replayed) or 'none'} and went on from cell {resume_at}")
+            f"{reason}: {where} is lost; a new kernel replayed {which} and went on from cell "
+            f"{resume_at}")
 
     def _replayable(self, end: int) -> list[int]:
         cells = self.loaded.nb.cells

@@ -266,7 +266,7 @@ def assert_graded_after_restart(r: GradeResult, qid: str, reason: str) -> None:
     assert check_outcome(r, qid, SECTION_RAN).passed, verdicts(r)  # (it draws no plot: partial)
     assert q.section.stdout == "1.4 ran, X (75, 1, 20)\n"
     assert f"graded after kernel restart 1 ({reason}, in question 1.2;" in q.section.note
-    assert any(n.startswith(f"{reason}: question 1.2 is lost; a new kernel replayed cells 1")
+    assert any(n.startswith(f"{reason}: question 1.2 is lost; a new kernel replayed cell 1 and")
                for n in r.notes), r.notes
 
 
