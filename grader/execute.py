@@ -230,7 +230,7 @@ class _Loop:
     stopped: str = ""  # set once no kernel is left to run the rest
     executed: int = 0  # cells sent to kernels so far: the next kernel's cell counter starts here
     restarts: int = 0
-    killers: set[int] = field(default_factory=set)  # cells that killed a kernel or hung it
+    killers: set[int] = field(default_factory=set)  # cells that killed a kernel or hung: no replay
     lost: dict[str, str] = field(default_factory=dict)  # question id -> why its state was lost
     skip_before: int = -1  # cells before this position are skipped (rest of a lost section)
     restart_note: str = ""
@@ -261,6 +261,8 @@ class _Loop:
                          self.execution.records, self.execution.notes)
             if run.error is not None and "[Errno 28]" in run.error.evalue:
                 self._note_disk_full(position)
+            if run.error is not None and run.error.ename == "CellTimeoutError":
+                self.killers.add(position)  # replaying it would only hang again
             if run.kernel_dead:
                 self.killers.add(position)
                 if section is None:
@@ -272,6 +274,10 @@ class _Loop:
         for record in self.execution.records.values():
             if self.stopped and not record.executed and not record.not_run_reason:
                 record.not_run_reason = self.stopped
+        if self.execution.skipped_cells:
+            self.execution.notes.append(
+                f"not run: cell(s) {_spans(self.execution.skipped_cells)}, which followed a "
+                "kernel death in their question's section")
 
     def _note_disk_full(self, position: int) -> None:
         limit = self.config.rubric.limits.disk_mb

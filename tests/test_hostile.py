@@ -290,6 +290,8 @@ def test_dying_kernel_costs_only_1_2_and_a_new_kernel_grades_1_4(grade_hostile, 
     assert q12.section.stdout == "before the crash\n"  # cells 5 and 6 were skipped
     assert f"could not inspect the notebook: {reason}" in messages(r, "1.2")
     assert_graded_after_restart(r, "1.4", reason)
+    assert r.notes[-1] == ("not run: cell(s) 5-6, which followed a kernel death in their "
+                           "question's section")
 
 
 def test_killing_the_kernels_parent_does_nothing_and_1_2_is_graded(grade_hostile) -> None:

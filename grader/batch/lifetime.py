@@ -106,6 +106,9 @@ def interrupts_on_signals() -> Iterator[None]:
     saved = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
+    except KeyboardInterrupt:
+        remove_own_temp()  # whatever an interrupted clean-up missed
+        raise
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
@@ -126,22 +129,34 @@ def run_in_worker(task: Callable[..., T], *args: object) -> T:
     try:
         return task(*args)
     except WorkerStopped:
+        remove_own_temp()
         os._exit(128 + signal.SIGTERM)
+
+
+def _temp_folders(root: Path | None) -> Iterator[tuple[os.DirEntry, int]]:
+    """(folder, owner pid) of the grader temp folders in `root` (the temp dir) this user owns."""
+    for entry in os.scandir(root or Path(tempfile.gettempdir())):
+        match = _OWNER.search(entry.name)
+        if (entry.name.startswith(TEMP_KINDS) and match and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.geteuid()):
+            yield entry, int(match[1])
 
 
 def remove_stale_temp(root: Path | None = None) -> list[Path]:
     """Remove this user's grader temp folders whose process is gone; return what was removed."""
-    root = root or Path(tempfile.gettempdir())
     removed = []
-    for entry in os.scandir(root):
-        match = _OWNER.search(entry.name)
-        if not (entry.name.startswith(TEMP_KINDS) and match and entry.is_dir(follow_symlinks=False)):
-            continue
-        if entry.stat(follow_symlinks=False).st_uid != os.geteuid() or _alive(int(match[1])):
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
-        removed.append(Path(entry.path))
+    for entry, pid in _temp_folders(root):
+        if not _alive(pid):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
     return removed
+
+
+def remove_own_temp(root: Path | None = None) -> None:
+    """Remove the temp folders this process made (after an interrupt: its kernels are gone)."""
+    for entry, pid in _temp_folders(root):
+        if pid == os.getpid():
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

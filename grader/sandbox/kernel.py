@@ -122,6 +122,9 @@ class KernelSession:
             record_timing=False,
             shutdown_kernel="immediate",  # a graceful shutdown waits ~1.3 s for torch to unload
             resources={"metadata": {"path": str(self.config.workdir)}},
+            # what the kernel process writes to fds 1 and 2 (os.write, C code) is not forwarded
+            # as notebook output, which nothing caps in time: it goes to the bounded tail
+            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
         self.client.on_cell_executed = self._remember_reply
         try:
