@@ -19,7 +19,7 @@ from grader.config import GradeConfig
 from grader.execute import Execution, execute_notebook
 from grader.expected import Reference
 from grader.results import GradeResult, QuestionResult, SectionRecord
-from grader.score import score_question
+from grader.score import score_question, score_totals
 
 __all__ = ["Execution", "GradeConfig", "execute_notebook", "grade_notebook", "score_execution"]
 
@@ -76,13 +76,14 @@ def environment(config: GradeConfig) -> dict:
 def _result(config: GradeConfig, path: Path, student: str, sha: str,
             questions: list[QuestionResult], notes: list[str], start: float,
             fatal: str = "") -> GradeResult:
+    score, max_score = score_totals(questions)  # grader problems are in neither
     return GradeResult(
         assignment=config.rubric.assignment,
         student=student,
         notebook=str(path),
         notebook_sha256=sha,
-        score=sum(q.points for q in questions),
-        max_score=config.rubric.max_score,
+        score=score,
+        max_score=max_score,
         pending_manual=sum(q.manual_points for q in questions if q.status == "manual"),
         questions=questions,
         environment=environment(config),

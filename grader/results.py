@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Status = Literal["pass", "partial", "fail", "error", "manual"]
+Status = Literal["pass", "partial", "fail", "error", "manual", "grader_error"]
+GRADER_ERROR: Status = "grader_error"  # the rubric's, reference's or grader's problem: not counted
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class CheckOutcome:
     points: float  # points earned
     max_points: float
     informational: bool = False  # 0-point notes ("softmax modifies its argument in place")
+    grader_problem: bool = False  # the check could not be scored for an instructor-side reason
 
 
 @dataclass
@@ -90,6 +92,12 @@ class GradeResult:
     fatal: str = ""  # set when the notebook could not be graded at all (unreadable, no kernel)
     notes: list[str] = field(default_factory=list)  # e.g. errors before the first question
 
+    @property
+    def grader_problems(self) -> list[tuple[str, str]]:
+        """(question id, why) of every question left out of the score as a grader problem."""
+        return [(q.id, next((c.message for c in q.checks if c.grader_problem), ""))
+                for q in self.questions if q.status == GRADER_ERROR]
+
     def to_json_dict(self) -> dict[str, Any]:
         """The documented result contract (README, "Result JSON")."""
         return {
@@ -102,6 +110,8 @@ class GradeResult:
             "pending_manual": self.pending_manual,
             "fatal": self.fatal,
             "notes": self.notes,
+            "grader_problems": [{"question": qid, "message": message}
+                                for qid, message in self.grader_problems],
             "seconds": round(self.seconds, 3),
             "questions": [
                 {
@@ -118,6 +128,7 @@ class GradeResult:
                             "message": c.message,
                             "points": round(c.points, 4),
                             "max_points": c.max_points,
+                            "grader_problem": c.grader_problem,
                         }
                         for c in q.checks
                     ],

@@ -2,16 +2,29 @@
 
 Statuses: pass (all automatic points), partial, fail (none), error (none, and the section raised or
 could not be inspected: the error is the story), manual (automatic part complete, a human still has
-points to award). A forbidden shortcut voids the whole question.
+points to award), grader_error (a check could not be scored for a reason on the instructor's side:
+the question is left out of the score and the maximum, and the run says so). A forbidden shortcut
+voids the whole question.
+
+An instructor-side reason is: a check the grader could not prepare (plan errors: the rubric's
+arguments, a reference function that raised while computing the inputs or the expected values), a
+`ReferenceError_` out of a check's scoring, or a reference call with the rubric's arguments only that
+raised while scoring (`Reference.failures`). A reference function that raises on the student's own
+values is the student's failed check, as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from grader.capture import QuestionCapture
 from grader.checks import registry
 from grader.checks.base import ScoreContext, Verdict
-from grader.results import CheckOutcome, QuestionResult, SectionRecord, Status
-from grader.rubric import QuestionSpec
+from grader.expected import ReferenceError_
+from grader.results import GRADER_ERROR, CheckOutcome, QuestionResult, SectionRecord, Status
+from grader.rubric import CheckSpec, QuestionSpec
+
+GRADER_PROBLEM = "grader problem, not the notebook's (left out of the score until fixed): "
 
 
 def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreContext
@@ -20,21 +33,23 @@ def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreC
     voided = ""
     for ci, check in enumerate(question.checks):
         label = check.name or check.type
-        verdict = _verdict(ci, check, capture, ctx)
+        verdict, grader_problem = _verdict(ci, check, capture, ctx)
         ctx.outcomes[label] = verdict.passed
         if verdict.voids_question:
             voided = verdict.message
         outcomes.append(CheckOutcome(
             name=label, passed=verdict.passed, message=verdict.message,
             points=round(verdict.fraction * check.points, 6), max_points=check.points,
-            informational=check.points == 0,
+            informational=check.points == 0, grader_problem=grader_problem,
         ))
     auto_max = sum(c.points for c in question.checks)
-    points = 0.0 if voided else sum(o.points for o in outcomes)
+    not_counted = any(o.grader_problem for o in outcomes)
+    points = 0.0 if voided or not_counted else sum(o.points for o in outcomes)
     if voided:
         outcomes.append(CheckOutcome("question voided", False,
                                      f"0 points for the whole question: {voided}", 0.0, 0.0))
-    status = _status(question, points, auto_max, capture, ctx.section)
+    status = GRADER_ERROR if not_counted else _status(question, points, auto_max, capture,
+                                                      ctx.section)
     return QuestionResult(
         id=question.id, title=question.title, status=status, points=points,
         max_points=question.points, checks=outcomes,
@@ -44,24 +59,38 @@ def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreC
     )
 
 
-def _verdict(ci: int, check, capture: QuestionCapture, ctx: ScoreContext) -> Verdict:
+def score_totals(questions: Sequence[QuestionResult]) -> tuple[float, float]:
+    """(score, maximum) over the questions that count: grader problems are left out of both."""
+    counted = [q for q in questions if q.status != GRADER_ERROR]
+    return sum(q.points for q in counted), sum(q.max_points for q in counted)
+
+
+def _verdict(ci: int, check: CheckSpec, capture: QuestionCapture, ctx: ScoreContext
+             ) -> tuple[Verdict, bool]:
+    """The check's verdict, and whether it failed for an instructor-side reason."""
     missing = [r for r in check.requires if not ctx.outcomes.get(r, False)]
     if missing:
         return Verdict(0.0, f"not scored: it counts only when '{missing[0]}' passes "
-                            "(printed output alone earns nothing)")
+                            "(printed output alone earns nothing)"), False
     if ci in capture.plan_errors:
-        return Verdict(0.0, capture.plan_errors[ci])
+        return Verdict.fail(GRADER_PROBLEM + capture.plan_errors[ci]), True
     check_type = registry[check.type]
     results = capture.results.get(ci, [])
     if capture.capture_error and capture.planned.get(ci):
-        return Verdict(0.0, f"could not inspect the notebook: {capture.capture_error}")
+        return Verdict(0.0, f"could not inspect the notebook: {capture.capture_error}"), False
     params = check_type.Params.model_validate(check.params)
     ctx.plan_state = capture.states.get(ci, {})
+    failures = len(ctx.reference.failures)
     try:
-        return check_type.score(params, ctx, results)
+        verdict = check_type.score(params, ctx, results)
+    except ReferenceError_ as exc:
+        return Verdict.fail(GRADER_PROBLEM + str(exc)), True
     except Exception as exc:  # noqa: BLE001  (malformed student data must not crash grading)
         return Verdict(0.0, f"the notebook's values could not be checked: "
-                            f"{type(exc).__name__}: {exc}")
+                            f"{type(exc).__name__}: {exc}"), False
+    if not verdict.passed and len(ctx.reference.failures) > failures:
+        return Verdict.fail(GRADER_PROBLEM + ctx.reference.failures[failures]), True
+    return verdict, False
 
 
 def _status(question: QuestionSpec, points: float, auto_max: float, capture: QuestionCapture,

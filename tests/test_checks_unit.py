@@ -21,7 +21,7 @@ from grader.checks.modules import LayerSpec, match_layers
 from grader.expected import Reference
 from grader.notebook import heading_pattern, locate_sections
 from grader.results import SectionRecord
-from grader.rubric import QuestionSpec, RubricError, parse_rubric
+from grader.rubric import QuestionSpec
 from reference.lab9 import synthetic_data
 
 FORBIDDEN = ["numpy.cov", "sklearn.neighbors"]
@@ -150,118 +150,6 @@ def test_missing_last_heading_is_graded_at_the_end_of_the_notebook() -> None:
     _, s12 = locate_sections(nb, [_question("1.1"), _question("1.2")])
     assert not s12.found and (s12.start, s12.end) == (2, 2)
     assert "at the end of the notebook" in s12.note
-
-
-# --------------------------------------------------------------------------------------------
-# rubric errors
-# --------------------------------------------------------------------------------------------
-
-RUBRIC_HEAD = """\
-assignment: t
-title: T
-reference: lab9
-questions:
-"""
-
-
-def rubric_error(questions: str) -> str:
-    with pytest.raises(RubricError) as info:
-        parse_rubric(RUBRIC_HEAD + textwrap.dedent(questions), Path("rubrics/broken.yaml"))
-    return str(info.value)
-
-
-def test_valid_rubric_parses_and_records_its_hash() -> None:
-    rubric = parse_rubric(RUBRIC_HEAD + textwrap.dedent("""\
-          - id: 1.1
-            title: Q
-            heading: Exercise 1.1
-            points: 2
-            checks:
-              - {type: section_ran, points: 2}
-        """), Path("rubrics/ok.yaml"))
-    assert rubric.questions[0].id == "1.1" and rubric.max_score == 2
-    assert len(rubric.sha256) == 64 and rubric.source_path == "rubrics/ok.yaml"
-
-
-def test_typo_in_a_check_parameter_names_file_and_line() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 4
-            checks:
-              - type: value_matches
-                points: 4
-                artifact: X
-                expected: [{fn: synthetic_data, index: 0}]
-                atoll: 0
-        """)
-    assert "rubrics/broken.yaml:14:" in message  # line 14: `atoll: 0`
-    assert "atoll" in message and "value_matches" in message
-
-
-def test_typo_nested_inside_a_check_parameter_names_its_line() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 4
-            checks:
-              - type: value_matches
-                points: 4
-                artifact: X
-                expected:
-                  - {fn: synthetic_data, indx: 0}
-        """)
-    assert "rubrics/broken.yaml:14:" in message and "indx" in message
-
-
-def test_unknown_check_type_names_file_line_and_known_types() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 1
-            checks:
-              - type: section_ran
-                points: 0
-              - type: sectoin_ran
-                points: 1
-        """)
-    assert "rubrics/broken.yaml:12:" in message  # line 12: `- type: sectoin_ran`
-    assert "unknown check type 'sectoin_ran'" in message and "section_ran" in message
-
-
-def test_points_that_do_not_add_up_name_the_question_and_its_line() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 1
-            checks:
-              - {type: section_ran, points: 1}
-          - id: "1.2"
-            title: Q2
-            heading: Exercise 1.2
-            points: 10
-            checks:
-              - {type: section_ran, points: 3}
-            manual: {points: 5}
-        """)
-    assert "rubrics/broken.yaml:11:" in message  # line 11: `- id: "1.2"`
-    assert "question 1.2" in message and "10" in message and "8" in message
-
-
-def test_requires_naming_an_unknown_check_is_an_error() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 1
-            checks:
-              - {type: section_ran, points: 1, requires: [no such check]}
-        """)
-    assert "rubrics/broken.yaml:5:" in message and "no such check" in message
 
 
 # --------------------------------------------------------------------------------------------

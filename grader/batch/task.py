@@ -39,7 +39,8 @@ class WorkerSettings:
     def from_options(cls, options: GradeOptions, rubric_path: Path,
                      rubric_text: str) -> WorkerSettings:
         return cls(
-            rubric_text=rubric_text, rubric_path=str(rubric_path),
+            # absolute: relative reference and data paths resolve against the rubric's real folder
+            rubric_text=rubric_text, rubric_path=str(rubric_path.resolve()),
             data_dir=str(options.data_dir.resolve()) if options.data_dir else None,
             train_limit=options.train_limit, cell_timeout=options.cell_timeout,
             notebook_timeout=options.notebook_timeout, confine=options.confine,

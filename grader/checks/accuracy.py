@@ -11,20 +11,33 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.arrays import arrays_of
-from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.base import (
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    artifact_name,
+    reference_function,
+)
 from grader.probes import Candidates, ForwardOp, ProbeOp, ValueOp
 
 
 class Calibration(Params):
-    reference: str  # reference function(data) -> accuracy of the reference on the held-out split
-    margin: float = 0.03  # how far below the reference a correct answer may land (seed noise)
+    reference: str = reference_function("reference function(data) -> the reference's accuracy on "
+                                        "the held-out split")
+    margin: float = Field(0.03, ge=0, lt=1, description="how far below the reference a correct "
+                                                        "answer may land (seed noise)")
 
 
 class Tier(Params):
-    min: float  # accuracy at or above this ...
-    fraction: float  # ... earns this share of the points (below the main threshold)
+    min: float = Field(ge=0, le=1, description="accuracy at or above this ...")
+    fraction: float = Field(gt=0, lt=1, description="... earns this share of the points (below "
+                                                    "the main threshold)")
 
 
 def input_batch(images: np.ndarray, layout: str) -> np.ndarray:
@@ -52,15 +65,21 @@ class HeldOutAccuracy(CheckType):
     name = "heldout_accuracy"
 
     class Params(Params):
-        source: str = "model"  # "model": a torch model predicts; "weights": reference predicts
-        models: list[str] = ["model", "*"]  # preferred names; "*" = any model of the right shape
-        layout: str = "nchw"
-        classes: int = 10
-        weights: list[str] = []  # for source "weights": artifact names passed to `predict`
-        predict: str | None = None  # reference function(*weights, images) -> labels
-        threshold: float
-        calibrate: Calibration | None = None
-        tiers: list[Tier] = []
+        source: str = Field("model", description="\"model\": a torch model predicts; "
+                                                 "\"weights\": `predict` does, from artifacts")
+        models: list[str] = Field(["model", "*"], description="preferred model names; \"*\": any "
+                                                              "model of the right shape")
+        layout: str = Field("nchw", description="how images are fed: \"nchw\" or \"flat\"")
+        classes: int = Field(10, gt=0, description="number of class scores the model outputs")
+        weights: list[str] = artifact_name("for source \"weights\": artifacts passed to "
+                                           "`predict`", [])
+        predict: str | None = reference_function("reference function(*weights, images) -> labels",
+                                                  None, args="weights", fixed=1)
+        threshold: float = Field(ge=0, le=1, description="accuracy needed on full MNIST")
+        calibrate: Calibration | None = Field(None, description="on other data, the threshold is "
+                                                                "the reference's accuracy minus "
+                                                                "`margin`")
+        tiers: list[Tier] = Field([], description="partial credit below the threshold")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         if p.source == "weights":

@@ -9,9 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.arrays import as_array, compare_arrays, shape_text
-from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.base import (
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    artifact_name,
+    reference_function,
+)
 from grader.probes import Arg, CallOp, FileArg, InputArg, LiteralArg, ProbeOp, Step, StudentArg
 
 
@@ -48,20 +58,26 @@ def resolve_args(specs: list[Any], ctx: PlanContext, inputs: dict[str, np.ndarra
 
 
 class OutputSpec(Params):
-    index: int | None = None  # element of a returned tuple; None = the whole return value
-    name: str = ""  # how the report calls this output
-    dtype: str | None = None  # exact dtype required, e.g. "float32"
-    atol: float = 1e-6
-    rtol: float = 1e-6
-    values: bool = True  # compare values with the reference (False: dtype/shape only)
+    index: int | None = Field(None, description="element of a returned tuple; null: the whole "
+                                                "return value")
+    name: str = Field("", description="how the report calls this output")
+    dtype: str | None = Field(None, description="exact dtype required, e.g. \"float32\"")
+    atol: float = Field(1e-6, ge=0, description="absolute tolerance")
+    rtol: float = Field(1e-6, ge=0, description="relative tolerance")
+    values: bool = Field(True, description="compare values with the reference (false: dtype and "
+                                           "shape only)")
 
 
 class CallSpec(Params):
-    function: str
-    inputs: str | None = None  # reference function returning {name: array}
-    inputs_args: list[Any] = []
-    args: list[Any] = []
-    seed: int | None = None  # np.random / torch seed set right before the call
+    function: str = artifact_name("the student's function")
+    inputs: str | None = reference_function("reference function returning {name: array}: the "
+                                            "grader's inputs", None, args="inputs_args")
+    inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
+    args: list[Any] = Field([], description="the call's arguments: a name from `inputs`, "
+                                            "{student: NAME} (the student's own object; the "
+                                            "reference gets its function NAME), {literal: V}, or "
+                                            "{npz: {KEY: INPUT}} (a file's path)")
+    seed: int | None = Field(None, description="np.random / torch seed set right before the call")
 
     def call_text(self) -> str:
         shown = []
@@ -116,9 +132,13 @@ class FunctionMatches(CallCheck):
     name = "function_matches"
 
     class Params(CallSpec):
-        expected: str | None = None  # reference function; default: the same name
-        expected_args: list[Any] | None = None  # default: the same arguments
-        outputs: list[OutputSpec] = [OutputSpec()]
+        expected: str | None = reference_function(
+            "reference function giving the expected result (default: the one named `function`)",
+            None, args=["expected_args", "args"], default_from="function")
+        expected_args: list[Any] | None = Field(None, description="its arguments (default: the "
+                                                                  "same as the student's)")
+        outputs: list[OutputSpec] = Field([OutputSpec()], description="what to compare, per "
+                                                                      "output")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op = plan_call(p, ctx, state)
@@ -169,10 +189,11 @@ class FunctionMetric(CallCheck):
     name = "function_metric"
 
     class Params(CallSpec):
-        metric: str  # reference function(result, **inputs) -> float
-        min: float | None = None
-        max: float | None = None
-        metric_name: str = "metric"
+        metric: str = reference_function("reference function(result, **inputs) -> a number",
+                                         fixed=1, any_keywords=True)
+        min: float | None = Field(None, description="lowest passing value")
+        max: float | None = Field(None, description="highest passing value")
+        metric_name: str = Field("metric", description="how the report names the number")
 
     def score_call(self, p: Params, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
         try:
@@ -206,10 +227,11 @@ class NoMutation(CallCheck):
 
 
 class StepSpec(Params):
-    method: str
-    args: list[Any] = []
-    chain: bool = False  # the method returns the object to continue with (fit -> self)
-    keep: bool = False  # this step's return value is the prediction to score
+    method: str = Field(description="the method called")
+    args: list[Any] = Field([], description="its arguments (as a call's `args`)")
+    chain: bool = Field(False, description="the method returns the object to continue with "
+                                           "(fit -> self)")
+    keep: bool = Field(False, description="this step's return value is the prediction to score")
 
 
 class ClassPredictions(CheckType):
@@ -218,14 +240,19 @@ class ClassPredictions(CheckType):
     name = "class_predictions"
 
     class Params(Params):
-        cls: str
-        construct_args: list[Any] = []
-        steps: list[StepSpec]
-        inputs: str  # reference function -> {name: array}
-        inputs_args: list[Any] = []
-        acceptable: str  # reference function(*acceptable_args) -> list of sets of labels
-        acceptable_args: list[str] = []
-        forbidden_modules: list[str] = []  # library code that must not run during the calls
+        cls: str = artifact_name("the student's class")
+        construct_args: list[Any] = Field([], description="its constructor's arguments")
+        steps: list[StepSpec] = Field(description="methods called in order")
+        inputs: str = reference_function("reference function -> {name: array}: the grader's "
+                                         "inputs", args="inputs_args")
+        inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
+        acceptable: str = reference_function("reference function(*acceptable_args) -> one set of "
+                                             "acceptable labels per point",
+                                             args="acceptable_args")
+        acceptable_args: list[str] = Field([], description="names from `inputs` passed to "
+                                                           "`acceptable`")
+        forbidden_modules: list[str] = Field([], description="library modules whose code must "
+                                                             "not run during the calls")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         inputs = ctx.reference.call(p.inputs, *p.inputs_args)

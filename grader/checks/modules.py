@@ -9,9 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.arrays import compare_arrays, shape_text
-from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.base import (
+    CheckType,
+    OpResult,
+    Params,
+    PlanContext,
+    ScoreContext,
+    Verdict,
+    artifact_name,
+    reference_function,
+)
 from grader.probes import (
     Arg,
     CallOp,
@@ -27,9 +37,10 @@ from grader.probes import (
 
 
 class LayerSpec(Params):
-    type: str | list[str]
-    attrs: dict[str, Any] = {}
-    optional: bool = False  # may be missing (e.g. ReLU or Flatten written functionally in forward)
+    type: str | list[str] = Field(description="torch.nn class name, or alternatives")
+    attrs: dict[str, Any] = Field({}, description="hyper-parameters (a list: alternatives)")
+    optional: bool = Field(False, description="may be missing (e.g. ReLU or Flatten written "
+                                              "functionally in forward)")
 
 
 def _attr_ok(want: Any, got: Any) -> bool:
@@ -83,10 +94,11 @@ def module_of(result: OpResult, name: str) -> tuple[dict | None, str]:
 
 
 class ModelSource(Params):
-    artifact: str | None = None  # a model in the namespace ...
-    cls: str | None = None  # ... or a class the grader instantiates
-    construct_args: list[Any] = []
-    seed: int | None = 0
+    artifact: str | None = artifact_name("a model in the namespace ...", None)
+    cls: str | None = artifact_name("... or a class the grader instantiates", None)
+    construct_args: list[Any] = Field([], description="the class's constructor arguments (a list "
+                                                      "is passed as a tuple)")
+    seed: int | None = Field(0, description="torch seed set before constructing `cls`")
 
     def describe(self) -> str:
         if self.cls:
@@ -97,8 +109,9 @@ class ModelSource(Params):
 class ForwardSource(ModelSource):
     """A model and the batch the grader runs it on."""
 
-    inputs: str  # reference function returning the input batch (array)
-    inputs_args: list[Any] = []
+    inputs: str = reference_function("reference function returning the input batch (array)",
+                                     args="inputs_args")
+    inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
 
 
 def construct_args(src: ModelSource) -> tuple[Arg, ...]:
@@ -125,7 +138,7 @@ class ModuleLayers(CheckType):
     name = "module_layers"
 
     class Params(ModelSource):
-        layers: list[LayerSpec]
+        layers: list[LayerSpec] = Field(description="the leaf layers, in order")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         if p.cls:
@@ -157,11 +170,12 @@ class ModuleBehaviour(CheckType):
     name = "module_behaviour"
 
     class Params(ForwardSource):
-        reference_forward: str  # reference function(params, inputs) -> outputs
-        weights_seed: int = 1234
-        weight_scale: float = 0.3
-        atol: float = 1e-4
-        rtol: float = 1e-4
+        reference_forward: str = reference_function("reference function(params, inputs) -> "
+                                                    "outputs", fixed=2)
+        weights_seed: int = Field(1234, description="seed of the grader-chosen weights")
+        weight_scale: float = Field(0.3, gt=0, description="their scale")
+        atol: float = Field(1e-4, ge=0, description="absolute tolerance")
+        rtol: float = Field(1e-4, ge=0, description="relative tolerance")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, state["inputs"] = forward_op(p, ctx, "behaviour", random_weights_seed=p.weights_seed,
@@ -197,10 +211,12 @@ class ModuleOutputs(CheckType):
     name = "module_outputs"
 
     class Params(ForwardSource):
-        expected: str  # reference function(param_shapes) -> expected outputs
-        transform: str = "none"  # "sigmoid" or "softmax": applied to both before comparing
-        atol: float = 5e-4
-        rtol: float = 0.0
+        expected: str = reference_function("reference function(param_shapes) -> expected "
+                                           "outputs", fixed=1)
+        transform: str = Field("none", description="\"sigmoid\" or \"softmax\": applied to "
+                                                   "both before comparing")
+        atol: float = Field(5e-4, ge=0, description="absolute tolerance")
+        rtol: float = Field(0.0, ge=0, description="relative tolerance")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, _ = forward_op(p, ctx, "outputs")
@@ -244,15 +260,19 @@ class TrainedModule(CheckType):
     name = "trained_module"
 
     class Params(Params):
-        reference: str  # reference function(*args) -> {"params": [...], "final_loss": float}
-        args: list[Any] = []
-        loss: str | None = None  # reference function(params) -> loss of those weights
-        weight_atol: float = 1e-3
-        loss_rtol: float = 0.05
-        when_absent: str = "fail"  # "pass": no model of this shape at all is acceptable ...
-        absent_requires: str | None = None  # ... provided this other check (by name) passed
-        absent_message: str = ""
-        label: str = "trained model"
+        reference: str = reference_function("reference function(*args) -> {\"params\": [...], "
+                                            "\"final_loss\": float}", args="args")
+        args: list[Any] = Field([], description="positional arguments of `reference`")
+        loss: str | None = reference_function("reference function(params) -> loss of those "
+                                              "weights", None, fixed=1)
+        weight_atol: float = Field(1e-3, ge=0, description="largest weight difference accepted")
+        loss_rtol: float = Field(0.05, ge=0, description="relative loss difference accepted")
+        when_absent: str = Field("fail", description="\"pass\": no model of this shape at all "
+                                                     "is acceptable ...")
+        absent_requires: str | None = Field(None, description="... provided this other check "
+                                                              "(by name) passed")
+        absent_message: str = Field("", description="the sentence shown when absence passes")
+        label: str = Field("trained model", description="how the report names the model")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [ModulesOp()]
@@ -305,7 +325,8 @@ class ModuleForwardShape(CheckType):
     name = "module_forward_shape"
 
     class Params(ForwardSource):
-        output_shape: list[int | None]  # None: the batch size
+        output_shape: list[int | None] = Field(description="expected output shape; null: the "
+                                                           "batch size")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, x = forward_op(p, ctx, "shape")
