@@ -7,10 +7,11 @@ functions that take a `data` parameter, and memoises results in memory and, for 
 (model training for threshold calibration), on disk under the cache directory, keyed by the function,
 its arguments, the data fingerprint, the reference source hash and the torch/numpy versions.
 
-A call that raises is a `ReferenceError_`, the instructor's problem. When all its arguments came
-from the rubric (a cacheable call: checks pass `cache=False` for calls that carry the student's
-values), it is also recorded in `Reference.failures`, so that scoring can tell a reference that
-cannot compute its expected value from a student whose values do not fit.
+A call that raises is a `ReferenceError_`. It is recorded in `Reference.failures` as the
+instructor's problem, so that scoring leaves the question out rather than charge the student, unless
+the call carried the student's values (checks pass `cache=False` for those) and raised `ValueError`
+or `TypeError`: that is how a reference function rejects a student's values ("expected 8 parameter
+arrays, got 6"), and the student's check fails with that sentence.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class Reference:
         self._module: ModuleType | None = None
         self._memo: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
-        self.failures: list[str] = []  # calls with the rubric's arguments only that raised
+        self.failures: list[str] = []  # the instructor's problems (see the module docstring)
 
     @property
     def label(self) -> str:
@@ -152,7 +153,7 @@ class Reference:
             value = fn(*args, **kwargs)
         except Exception as exc:
             message = f"{self.label}: {name} raised {type(exc).__name__}: {exc}"
-            if cache:
+            if cache or not isinstance(exc, (ValueError, TypeError)):
                 self.failures.append(message)
             raise ReferenceError_(message) from exc
         seconds = time.perf_counter() - start

@@ -249,7 +249,7 @@ def _validate_check_params(rubric: Rubric, source: SourceMap, data: dict) -> lis
             check_type = registry.get(c.type)
             if check_type is None:
                 problems.append(source.problem(loc + ("type",), (
-                    f"{where(loc, data)}: unknown check type '{c.type}'"
+                    f"{check_label(q.id, ci, c.name, c.type)}: unknown check type '{c.type}'"
                     f"{did_you_mean(c.type, registry)}; check types: {', '.join(sorted(registry))}")))
                 continue
             try:
@@ -260,18 +260,31 @@ def _validate_check_params(rubric: Rubric, source: SourceMap, data: dict) -> lis
     return problems
 
 
+def check_label(question_id: Any, index: int, name: str, check_type: str) -> str:
+    """How every message names a check: "question 1.2, check 3 'its name' (its type)"."""
+    shown = f" '{name}'" if name else ""
+    return f"question {question_id}, check {index + 1}{shown} ({check_type})"
+
+
+def field_path(parts: tuple) -> str:
+    """A YAML path as rubric authors write it: `expected[0].fn`."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
 def where(loc: tuple, data: Any) -> str:
-    """'question 1.2, check 3 'name' (type)' for a location inside a question."""
+    """"question 1.2" or "question 1.2, check 3 'name' (type)" for a location in a question."""
     if len(loc) < 2 or loc[0] != "questions" or not isinstance(loc[1], int):
-        return "rubric"
+        return ""
     question = _item(data, loc[:2])
-    text = f"question {question.get('id', loc[1] + 1) if isinstance(question, dict) else loc[1]}"
+    qid = question.get("id", loc[1] + 1) if isinstance(question, dict) else loc[1] + 1
     if len(loc) >= 4 and loc[2] == "checks" and isinstance(loc[3], int):
         check = _item(data, loc[:4])
         check = check if isinstance(check, dict) else {}
-        name = f" '{check['name']}'" if check.get("name") else ""
-        text += f", check {loc[3] + 1}{name} ({check.get('type', '?')})"
-    return text
+        return check_label(qid, loc[3], str(check.get("name", "")), str(check.get("type", "?")))
+    return f"question {qid}"
 
 
 def _item(data: Any, loc: tuple) -> Any:
@@ -289,10 +302,10 @@ def _schema_problem(err: dict, model: type[BaseModel], prefix: tuple, source: So
     loc = prefix + tuple(err["loc"])
     path = _yaml_parts(loc, source)
     context = _context_length(path)
-    field = ".".join(str(p) for p in path[context:])
+    field = field_path(path[context:])
     kind, msg, given = err["type"], err["msg"].removeprefix("Value error, "), err.get("input")
     if kind in ("extra_forbidden", "missing"):
-        field = ".".join(str(p) for p in path[context:-1])
+        field = field_path(path[context:-1])
         holder = model_at(model, tuple(err["loc"])[:-1])
         own = bool(check_type) and holder is model
         allowed = [*(CHECK_FIELDS if own else ()), *holder.model_fields]
@@ -311,9 +324,10 @@ def _schema_problem(err: dict, model: type[BaseModel], prefix: tuple, source: So
         expected = str((err.get("ctx") or {}).get("expected", ""))
         options = [o.strip(" '") for o in expected.replace(" or ", ", ").split(",")]
         msg = f"'{given}' is not allowed{did_you_mean(given, options)}: {msg.lower()}"
-    elif given is not None and kind.endswith("_type"):
+    elif isinstance(given, (str, int, float, bool)) and repr(given) not in msg:
         msg = f"{msg} (got {given!r})"
-    return source.problem(loc, f"{where(path, data)}: " + (f"{field}: " if field else "") + msg)
+    head = ": ".join(part for part in (where(path, data), field) if part)
+    return source.problem(loc, f"{head}: {msg}" if head else msg)
 
 
 def _context_length(path: tuple) -> int:

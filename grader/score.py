@@ -8,9 +8,10 @@ voids the whole question.
 
 An instructor-side reason is: a check the grader could not prepare (plan errors: the rubric's
 arguments, a reference function that raised while computing the inputs or the expected values), a
-`ReferenceError_` out of a check's scoring, or a reference call with the rubric's arguments only that
-raised while scoring (`Reference.failures`). A reference function that raises on the student's own
-values is the student's failed check, as before.
+`ReferenceError_` out of a check's scoring, or a reference call that raised while scoring and is
+recorded in `Reference.failures`: any call with the rubric's arguments only, and a call with the
+student's values that raised anything but `ValueError` / `TypeError`, the exceptions with which a
+reference function rejects a student's values (then the student's check fails, with its sentence).
 """
 
 from __future__ import annotations

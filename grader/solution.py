@@ -28,7 +28,7 @@ from grader.cellsource import bindings
 from grader.checks import registry
 from grader.notebook import NotebookError, Section, load_notebook, locate_sections
 from grader.options import ValidateOptions
-from grader.rubric import CheckSpec, Rubric, nested_model
+from grader.rubric import CheckSpec, Rubric, check_label, nested_model
 from grader.rubric_source import Problem, did_you_mean
 
 SOLUTION_NAME = "solution.ipynb"  # looked for next to the rubric when --solution is not given
@@ -161,7 +161,7 @@ def artifact_problems(rubric: Rubric, sections: list[Section], nb: nbformat.Note
                        if later else "is never bound in the solution"
                        + did_you_mean(names[0], before))
                 problems.append(rubric.source.problem(loc, (
-                    f"question {q.id}, check '{check.label}' ({check.type}): {shown} {why} "
+                    f"{check_label(q.id, ci, check.name, check.type)}: {shown} {why} "
                     f"(names bound in its section: {', '.join(own[:12]) or 'none'})")))
     return problems
 

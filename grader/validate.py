@@ -24,8 +24,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.checks import registry
-from grader.expected import ReferenceError_, load_reference_module, reference_label
-from grader.rubric import CheckSpec, QuestionSpec, Rubric, nested_model
+from grader.expected import (
+    ReferenceError_,
+    is_module_path,
+    load_reference_module,
+    reference_file,
+    reference_label,
+)
+from grader.rubric import CheckSpec, QuestionSpec, Rubric, check_label, nested_model
 from grader.rubric_source import Problem, SourceMap, did_you_mean
 
 
@@ -53,12 +59,23 @@ def validate_rubric(rubric: Rubric) -> StaticReport:
     try:
         report.module = load_reference_module(rubric.reference)
     except ReferenceError_ as exc:
-        report.problems.append(source.problem(("reference",), f"reference: {exc}"))
+        report.problems.append(source.problem(("reference",), f"reference: {exc}"
+                                              f"{_reference_hint(rubric.reference)}"))
     if report.module is not None:
         report.problems += _reference_problems(rubric, report)
     report.problems += _data_problems(rubric, source)
     report.problems.sort()
     return report
+
+
+def _reference_hint(locator: str) -> str:
+    """For a module that is not there: the closest existing one."""
+    path = reference_file(locator)
+    if path.exists() or not path.parent.is_dir():
+        return ""
+    modules = [p.name if is_module_path(locator) else p.stem for p in path.parent.glob("*.py")
+               if not p.name.startswith("_")]
+    return did_you_mean(path.name if is_module_path(locator) else path.stem, modules)
 
 
 def _question_ids(rubric: Rubric, source: SourceMap) -> list[Problem]:
@@ -101,7 +118,7 @@ def _question_problems(q: QuestionSpec, loc: tuple, source: SourceMap) -> list[P
             problems += _requires_problem(q, ci, c, required, (*cloc, "requires", ri), source,
                                           seen)
         seen.setdefault(c.label, ci)
-        problems += _range_problems(q, c, cloc, source)
+        problems += _range_problems(check_label(q.id, ci, c.name, c.type), c, cloc, source)
     return problems
 
 
@@ -118,15 +135,13 @@ def _requires_problem(q: QuestionSpec, ci: int, c: CheckSpec, required: str, loc
     else:
         known = ", ".join(f"'{n}'" for n in names[:ci]) or "none"
         why = f"no such check{did_you_mean(required, names)}; earlier checks: {known}"
-    return [source.problem(loc, f"question {q.id}, check '{c.label}' requires '{required}': "
-                                f"{why}")]
+    return [source.problem(loc, f"{check_label(q.id, ci, c.name, c.type)}: requires "
+                                f"'{required}': {why}")]
 
 
-def _range_problems(q: QuestionSpec, c: CheckSpec, loc: tuple, source: SourceMap
-                    ) -> list[Problem]:
+def _range_problems(head: str, c: CheckSpec, loc: tuple, source: SourceMap) -> list[Problem]:
     """Rules that relate two parameters: a margin and tiers below the threshold, min <= max."""
     p, problems = c.params, []
-    head = f"question {q.id}, check '{c.label}'"
     threshold = p.get("threshold")
     calibrate = p.get("calibrate") or {}
     if isinstance(threshold, (int, float)) and calibrate.get("margin", 0) >= threshold > 0:
@@ -166,14 +181,14 @@ def named_functions(rubric: Rubric) -> Iterator[NamedFunction]:
             if check_type is None:
                 continue
             loc = ("questions", qi, "checks", ci)
-            head = f"question {q.id}, check '{c.label}' ({c.type})"
+            head = check_label(q.id, ci, c.name, c.type)
             yield from _marked(check_type.Params, c.params, loc, head)
             yield from _student_arguments(c.params, loc, head)
     if rubric.data.writer:
         yield NamedFunction(rubric.data.writer, ("data", "writer"), "data: writer", 1, (), False)
 
 
-def _marked(model: type[BaseModel], values: dict, loc: tuple, head: str
+def _marked(model: type[BaseModel], values: dict, loc: tuple, head: str, prefix: str = ""
             ) -> Iterator[NamedFunction]:
     for name, info in model.model_fields.items():
         value = values.get(name)
@@ -187,16 +202,17 @@ def _marked(model: type[BaseModel], values: dict, loc: tuple, head: str
                 lists = [values.get(a) for a in call.get("args", [])]
                 given = next((v for v in lists if v is not None), [])
                 keywords = values.get(call["keywords"]) if call.get("keywords") else []
-                yield NamedFunction(target, where, f"{head}: {name}",
+                yield NamedFunction(target, where, f"{head}: {prefix}{name}",
                                     len(given) + call.get("fixed", 0), tuple(keywords or ()),
                                     bool(call.get("any_keywords")))
         inner = nested_model(info.annotation)
         if inner is not None and isinstance(value, dict):
-            yield from _marked(inner, value, (*loc, name), head)
+            yield from _marked(inner, value, (*loc, name), head, f"{prefix}{name}.")
         elif inner is not None and isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, dict):
-                    yield from _marked(inner, item, (*loc, name, i), f"{head}: {name}[{i}]")
+                    yield from _marked(inner, item, (*loc, name, i), head,
+                                       f"{prefix}{name}[{i}].")
 
 
 def _student_arguments(params: dict, loc: tuple, head: str) -> Iterator[NamedFunction]:
