@@ -14,16 +14,8 @@ import numpy as np
 from pydantic import Field
 
 from grader.checks.arrays import arrays_of
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    artifact_name,
-    reference_function,
-)
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.fields import artifact_name, reference_function
 from grader.probes import Candidates, ForwardOp, ProbeOp, ValueOp
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from grader.data import DataBundle
 from grader.expected import Reference
@@ -25,30 +25,6 @@ from grader.results import SectionRecord
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-
-def reference_function(description: str, default: Any = ..., *, args: str | list[str] = "",
-                       fixed: int = 0, keywords: str = "", any_keywords: bool = False,
-                       default_from: str = "") -> Any:
-    """A parameter naming a function of the reference module, and how the check calls it.
-
-    The call is `fn(*<list field args>, <fixed more positional>, **{name: ... for name in <list
-    field keywords>})`; `args` may list fields to try in order (the first one set counts);
-    `any_keywords`: more keyword arguments the rubric does not name; `default_from`: when the
-    parameter is not set, the function named by that other field is called. A function with a
-    `data` parameter also receives the data bundle. grader/validate.py checks each against the
-    reference module before anyone is graded.
-    """
-    call = {"args": [args] if isinstance(args, str) and args else list(args or []),
-            "fixed": fixed, "keywords": keywords, "any_keywords": any_keywords,
-            "default_from": default_from}
-    return Field(default, description=description, json_schema_extra={"reference": call})
-
-
-def artifact_name(description: str, default: Any = ...) -> Any:
-    """A parameter naming something the notebook defines by the end of the question's section
-    (`*`-names such as `*section` are wildcards); grader/solution.py checks the solution binds it."""
-    return Field(default, description=description, json_schema_extra={"artifact": True})
 
 
 @dataclass

@@ -12,16 +12,8 @@ import numpy as np
 from pydantic import Field
 
 from grader.checks.arrays import compare_arrays, shape_text
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    artifact_name,
-    reference_function,
-)
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.fields import artifact_name, reference_function
 from grader.probes import (
     Arg,
     CallOp,

@@ -8,16 +8,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from grader.checks.base import (
-    CheckType,
-    OpResult,
-    Params,
-    PlanContext,
-    ScoreContext,
-    Verdict,
-    artifact_name,
-    reference_function,
-)
+from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.fields import artifact_name, reference_function
 from grader.checks.modules import module_of
 from grader.probes import ProbeOp, ValueOp
 
