@@ -43,11 +43,12 @@ def read_rubric_text(path: Path) -> str:
         raise AssignmentError(f"{path}: cannot read rubric: {exc.strerror}") from None
 
 
-def checked_rubric(rubric_text: str, rubric_path: Path) -> tuple[Rubric, StaticReport]:
+def checked_rubric(rubric_text: str, rubric_path: Path, folder: Path | None = None
+                   ) -> tuple[Rubric, StaticReport]:
     """Parse and validate a rubric with its reference module; raises AssignmentError listing every
-    problem at its file:line:column."""
+    problem at its file:line:column. Relative paths start at `folder` (default: the rubric's)."""
     try:
-        rubric = parse_rubric(rubric_text, rubric_path)
+        rubric = parse_rubric(rubric_text, rubric_path, folder)
     except RubricError as exc:
         raise AssignmentError(str(exc)) from None
     report = validate_rubric(rubric)
@@ -57,16 +58,17 @@ def checked_rubric(rubric_text: str, rubric_path: Path) -> tuple[Rubric, StaticR
 
 
 def load_assignment(rubric_text: str, rubric_path: Path, data_dir: Path | None,
-                    train_limit: int | None) -> Assignment:
-    """Validate the rubric and load the data it is graded on."""
-    rubric, report = checked_rubric(rubric_text, rubric_path)
+                    train_limit: int | None, folder: Path | None = None) -> Assignment:
+    """Validate the rubric and load the data it is graded on (relative paths start at `folder`,
+    by default the real folder of `rubric_path`)."""
+    rubric, report = checked_rubric(rubric_text, rubric_path, folder)
     try:
         data = load_data(data_dir, train_limit=train_limit)
     except (DataError, OSError) as exc:
         raise AssignmentError(f"--data: {exc}") from None
     spec = rubric.data
     if spec.files or spec.hidden or spec.writer:
-        data = data.with_course(_course(rubric, data))
+        data = data.with_course(_course(rubric, data), only=not spec.layouts)
     return Assignment(rubric, rubric_text, data, report)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,26 +83,30 @@ def _parameters(sources: list[str], function: str) -> list[str]:
     return []
 
 
-def _checks(question: DraftQuestion) -> list[str]:
-    """YAML lines of the question's checks, one per name its section binds."""
+def _checks(question: DraftQuestion) -> tuple[list[str], list[str]]:
+    """YAML lines of the question's checks, one per name its section binds, and the reference
+    functions they name."""
     seen: dict[str, str] = {}
     for source in question.sources:
         for name, kind in bindings(source):
             if kind != "import" and not name.startswith("_"):
                 seen.setdefault(name, kind)
     lines: list[str] = []
+    functions: list[str] = []
     for name, kind in seen.items():
         if kind == "function":
             args = _parameters(question.sources, name)
             returns = ", ".join(f"{a}: array" for a in args)
             lines += _FUNCTION_CHECK.format(name=name, returns=returns,
                                             args=", ".join(args)).splitlines()
+            functions += [name, f"{name}_inputs"]
         elif kind == "class":
             lines.append(f"      # class {name}: see class_predictions or module_forward_shape "
                          "in docs/rubrics.md")
         else:
             lines += _VALUE_CHECK.format(name=name).splitlines()
-    return lines or _SECTION_CHECK.splitlines()
+            functions.append(name)
+    return (lines or _SECTION_CHECK.splitlines()), functions
 
 
 _FUNCTION_CHECK = """\
@@ -127,8 +132,12 @@ def draft_rubric(solution: Path, nb: nbformat.NotebookNode, reference: str) -> s
     """The rubric YAML text drafted from a solution notebook."""
     folder = solution.resolve().parent.name
     assignment = folder if solution.stem in ("solution", "solutions") else solution.stem
-    out = [f"# Drafted by `grade init {solution}`. To do: the points (TODO), the checks to keep,",
-           f"# the reference functions named below (in {reference}), then `grade validate`.",
+    questions = [(q, _checks(q)) for q in draft_questions(nb)]
+    needed = ", ".join(name for _, (_, names) in questions for name in names)
+    todo = textwrap.wrap(f"To do: the points (TODO), the checks to keep, these reference "
+                         f"functions in {reference}: {needed}; then `grade validate` on this "
+                         "file.", width=98)
+    out = [f"# Drafted by `grade init {solution}`.", *(f"# {line}" for line in todo),
            f"assignment: {json.dumps(assignment)}",
            f"title: {json.dumps(notebook_title(nb, assignment))}",
            f"reference: {reference}",
@@ -136,8 +145,7 @@ def draft_rubric(solution: Path, nb: nbformat.NotebookNode, reference: str) -> s
            "#   files: [data]            # copied into each notebook's folder",
            "#   hidden: [hidden]         # kept with the grader, for reference functions",
            "", "questions:"]
-    for i, q in enumerate(draft_questions(nb), start=1):
-        checks = _checks(q)
+    for i, (q, (checks, _)) in enumerate(questions, start=1):
         points = sum(1 for line in checks if line.endswith("# TODO"))
         out += [f"  - id: {json.dumps(q.number or str(i))}",
                 f"    title: {json.dumps(q.title)}",

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 Status = Literal["pass", "partial", "fail", "error", "manual", "grader_error"]
 GRADER_ERROR: Status = "grader_error"  # the rubric's, reference's or grader's problem: not counted
+GRADER_PROBLEM = "grader problem, not the notebook's (left out of the score until fixed): "
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class GradeResult:
     @property
     def grader_problems(self) -> list[tuple[str, str]]:
         """(question id, why) of every question left out of the score as a grader problem."""
-        return [(q.id, next((c.message for c in q.checks if c.grader_problem), ""))
+        return [(q.id, next((c.message.removeprefix(GRADER_PROBLEM) for c in q.checks
+                             if c.grader_problem), ""))
                 for q in self.questions if q.status == GRADER_ERROR]
 
     def to_json_dict(self) -> dict[str, Any]:

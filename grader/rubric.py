@@ -43,6 +43,7 @@ from grader.rubric_source import (
 __all__ = ["CheckSpec", "QuestionSpec", "Rubric", "RubricError", "load_rubric", "parse_rubric"]
 
 CHECK_FIELDS = ("type", "points", "name", "requires")
+INTERNAL_FIELDS = ("params", "source_path", "folder", "sha256")  # not written in a rubric
 
 
 class Strict(BaseModel):
@@ -161,7 +162,8 @@ class Rubric(Strict):
                                        description="functions wrapped in the kernel so that hidden "
                                                    "uses are logged at run time (for `forbidden`)")
     questions: list[QuestionSpec] = Field(description="the questions, in the handout's order")
-    source_path: str = Field("", exclude=True)
+    source_path: str = Field("", exclude=True)  # as given, for messages
+    folder: str = Field("", exclude=True)  # the rubric file's real folder: relative paths start here
     sha256: str = Field("", exclude=True)
     _source: SourceMap | None = PrivateAttr(None)
 
@@ -210,8 +212,10 @@ def _quote_ids(data: dict, source: SourceMap) -> None:
             q["id"] = source.plain_text(("questions", i, "id")) or q["id"]
 
 
-def parse_rubric(text: str, path: Path) -> Rubric:
-    """Parse rubric YAML text against the schema; raises RubricError at file:line:column."""
+def parse_rubric(text: str, path: Path, folder: Path | None = None) -> Rubric:
+    """Parse rubric YAML text against the schema; raises RubricError at file:line:column.
+
+    Relative paths in it start at `folder` (default: the real folder of `path`)."""
     data, source = read_yaml(text, path)
     if not isinstance(data, dict):
         raise RubricError(f"{path}:1:1: a rubric is a YAML mapping with 'assignment', 'title', "
@@ -226,18 +230,19 @@ def parse_rubric(text: str, path: Path) -> Rubric:
     if problems:
         raise rubric_error(problems)
     rubric.source_path = str(path)
+    rubric.folder = str(folder or path.resolve().parent)
     rubric.sha256 = hashlib.sha256(text.encode()).hexdigest()
-    rubric.reference = resolve_reference(rubric.reference, path)
+    rubric.reference = resolve_reference(rubric.reference, Path(rubric.folder))
     rubric._source = source
     return rubric
 
 
-def resolve_reference(written: str, rubric_path: Path) -> str:
-    """A reference path relative to the rubric's real folder made absolute; a bare name as is."""
+def resolve_reference(written: str, folder: Path) -> str:
+    """A reference path relative to the rubric's folder made absolute; a bare name as is."""
     if not is_module_path(written):
         return written
     path = Path(written).expanduser()
-    return str(path if path.is_absolute() else rubric_path.resolve().parent / path)
+    return str(path if path.is_absolute() else folder / path)
 
 
 def _validate_check_params(rubric: Rubric, source: SourceMap, data: dict) -> list[Problem]:
@@ -312,7 +317,7 @@ def _schema_problem(err: dict, model: type[BaseModel], prefix: tuple, source: So
         name, noun = str(loc[-1]), "parameter" if check_type else "field"
         msg = (f"unknown {noun} '{name}'{did_you_mean(name, allowed)}; "
                f"{f'{check_type} takes' if own else 'allowed'}: "
-               f"{', '.join(a for a in allowed if a not in ('params', 'source_path', 'sha256'))}"
+               f"{', '.join(a for a in allowed if a not in INTERNAL_FIELDS)}"
                if kind == "extra_forbidden" else
                f"'{name}' is required" + (f" by {check_type}" if own else ""))
     elif kind in ("less_than_equal", "less_than") and isinstance(given, (int, float)):

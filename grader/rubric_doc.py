@@ -25,6 +25,7 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 from grader.checks import registry
 from grader.rubric import (
     CHECK_FIELDS,
+    INTERNAL_FIELDS,
     CheckSpec,
     DataSpec,
     ExecutionSpec,
@@ -37,7 +38,7 @@ from grader.rubric import (
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_RUBRICS = ("rubrics/lab9.yaml", "rubrics/hw2.yaml", "tests/fixtures/ridge/rubric.yaml")
-INTERNAL = {"params", "source_path", "sha256"}
+INTERNAL = set(INTERNAL_FIELDS)
 
 HEADER = """\
 # Rubric reference

@@ -140,9 +140,10 @@ def _index(node: yaml.Node, path: Loc, marks: dict[Loc, Mark], scalars: dict[Loc
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice `word` most probably misspells, if any is close enough."""
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
+    """The choice `word` most probably misspells, if any is close enough (case aside)."""
+    by_lower = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -22,10 +22,15 @@ from grader.capture import QuestionCapture
 from grader.checks import registry
 from grader.checks.base import ScoreContext, Verdict
 from grader.expected import ReferenceError_
-from grader.results import GRADER_ERROR, CheckOutcome, QuestionResult, SectionRecord, Status
+from grader.results import (
+    GRADER_ERROR,
+    GRADER_PROBLEM,
+    CheckOutcome,
+    QuestionResult,
+    SectionRecord,
+    Status,
+)
 from grader.rubric import CheckSpec, QuestionSpec
-
-GRADER_PROBLEM = "grader problem, not the notebook's (left out of the score until fixed): "
 
 
 def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreContext

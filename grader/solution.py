@@ -28,8 +28,9 @@ from grader.cellsource import bindings
 from grader.checks import registry
 from grader.notebook import NotebookError, Section, load_notebook, locate_sections
 from grader.options import ValidateOptions
-from grader.rubric import CheckSpec, Rubric, check_label, nested_model
+from grader.rubric import CheckSpec, Rubric, RubricError, check_label, nested_model, parse_rubric
 from grader.rubric_source import Problem, did_you_mean
+from grader.validate import validate_rubric
 
 SOLUTION_NAME = "solution.ipynb"  # looked for next to the rubric when --solution is not given
 
@@ -76,36 +77,54 @@ def solution_for(rubric_path: Path, given: Path | None) -> Path | None:
 
 
 def validate_course(rubric_path: Path, options: ValidateOptions) -> Validation:
-    """Validate one rubric (and its solution, when there is one); never raises for its content."""
+    """Validate one rubric (and its solution, when there is one); never raises for its content.
+
+    Every problem the schema lets through is found in one pass (semantics, headings, artifacts);
+    the solution is graded only when there is none.
+    """
     out = Validation(rubric_path)
     try:
-        assignment = load_assignment(read_rubric_text(rubric_path), rubric_path, options.data_dir,
-                                     options.train_limit)
-    except AssignmentError as exc:
-        out.problems += [line.strip() for line in str(exc).splitlines()
-                         if line.strip() and not line.startswith("invalid rubric")]
+        rubric = parse_rubric(read_rubric_text(rubric_path), rubric_path)
+    except (AssignmentError, RubricError) as exc:
+        out.problems += _lines(str(exc))
         return out
-    out.passed.append(_static_sentence(assignment))
+    problems = validate_rubric(rubric).problems
     solution = solution_for(rubric_path, options.solution)
+    nb = None
     if solution is None:
         out.notes.append(f"no solution notebook (--solution, or {SOLUTION_NAME} next to the "
                          "rubric): headings, artifacts and full marks not checked")
-        return out
-    try:
-        nb = load_notebook(solution).nb
-    except NotebookError as exc:
-        out.problems.append(str(exc))
-        return out
-    sections = locate_sections(nb, assignment.rubric.questions)
-    problems = heading_problems(assignment.rubric, sections, nb, solution)
-    problems += artifact_problems(assignment.rubric, sections, nb)
+    else:
+        try:
+            nb = load_notebook(solution).nb
+        except NotebookError as exc:
+            out.problems.append(str(exc))
+            return out
+        sections = locate_sections(nb, rubric.questions)
+        problems += heading_problems(rubric, sections, nb, solution)
+        problems += artifact_problems(rubric, sections, nb)
     if problems:
         out.problems += [str(p) for p in sorted(problems)]
         return out
-    out.passed.append(f"solution {solution}: {len(sections)} of {len(sections)} headings found, "
-                      f"every artifact bound by the end of its section")
-    _grade_solution(solution, assignment, options, out)
+    try:
+        assignment = load_assignment(read_rubric_text(rubric_path), rubric_path, options.data_dir,
+                                     options.train_limit)
+    except AssignmentError as exc:  # the data (or its writer): nothing else is left to refuse
+        out.problems += _lines(str(exc))
+        return out
+    out.passed.append(_static_sentence(assignment))
+    if solution is not None:
+        out.passed.append(f"solution {solution}: {len(rubric.questions)} of "
+                          f"{len(rubric.questions)} headings found, every artifact bound by the "
+                          "end of its section")
+        _grade_solution(solution, assignment, options, out)
     return out
+
+
+def _lines(message: str) -> list[str]:
+    """The problems of a RubricError / AssignmentError message, one per line."""
+    return [line.strip() for line in message.splitlines()
+            if line.strip() and not line.startswith("invalid rubric")]
 
 
 def _static_sentence(assignment: Assignment) -> str:

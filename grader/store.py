@@ -132,7 +132,7 @@ def result_reason(result: GradeResult) -> str:
     problems = result.grader_problems
     if problems:
         ids = ", ".join(qid for qid, _ in problems)
-        return f"grader problem in {ids} (not counted): {problems[0][1]}"
+        return f"not counted (the grader's problem, not the notebook's): question {ids}"
     for q in result.questions:
         if q.section is not None and q.section.not_run_reason:
             return q.section.not_run_reason

@@ -46,7 +46,7 @@ class StaticReport:
 
 def rubric_folder(rubric: Rubric) -> Path:
     """The rubric file's real folder: relative data paths start there."""
-    return Path(rubric.source_path or ".").resolve().parent
+    return Path(rubric.folder) if rubric.folder else Path(rubric.source_path).resolve().parent
 
 
 def validate_rubric(rubric: Rubric) -> StaticReport:

@@ -50,8 +50,9 @@ def test_validate_of_a_fresh_draft_lists_the_reference_functions_to_write(tmp_pa
     rubric.unlink()
     grade("init", rubric.parent / "solution.ipynb", "--out", rubric)
     code, output = grade("validate", rubric)
+    line = rubric.read_text().splitlines().index("        expected: [{fn: table}]") + 1
     assert code == 1
-    assert f"{rubric}:20:21: question 1, check 1 'table' (value_matches): expected[0].fn: " \
+    assert f"{rubric}:{line}:21: question 1, check 1 'table' (value_matches): expected[0].fn: " \
            f"reference function 'table' is not in {rubric.parent / 'reference.py'}" in output
     assert "reference function 'ridge_fit_inputs' is not in" in output
     assert output.rstrip().endswith("problem(s)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.checks import registry
-from grader.rubric import Rubric
+from grader.rubric import INTERNAL_FIELDS, Rubric
 from grader.rubric_doc import nested_models, render
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rubrics.md"
@@ -25,7 +25,7 @@ def test_every_parameter_of_every_check_type_says_what_it_means() -> None:
                     for field, info in model.model_fields.items() if not info.description]
     undocumented += [f"rubric.{field}" for model in (Rubric, *(m for _, m in nested_models(Rubric)))
                      for field, info in model.model_fields.items()
-                     if not info.description and field not in ("params", "source_path", "sha256")]
+                     if not info.description and field not in INTERNAL_FIELDS]
     assert undocumented == [], "add Field(description=...) to: " + ", ".join(undocumented)
 
 

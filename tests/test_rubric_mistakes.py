@@ -288,3 +288,10 @@ def test_detection_with_only_broken_rubrics_says_why_each_was_skipped(tmp_path: 
     assert "none of the rubrics" in str(info.value)
     assert "skipped draft.yaml, which does not load: " in str(info.value)
     assert "question 2.2: points is 36 but its checks add up to 35" in str(info.value)
+
+
+def test_validate_reports_every_problem_past_the_schema_in_one_pass(rubric: Path) -> None:
+    text = edited(edited(RIDGE_TEXT, "points: 5\n", "points: 6\n"), "artifact: mu",
+                  "artifact: Xtrain")
+    problems = solution_problems(rubric, text).splitlines()
+    assert [p.split(": ")[0].removeprefix(f"{rubric}:") for p in problems] == ["25:5", "30:9"]

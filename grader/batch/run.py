@@ -33,7 +33,7 @@ from grader.batch.task import WorkerSettings, worker_config
 from grader.cache import ExecutionCache
 from grader.exports import write_grades_csv
 from grader.options import GradeOptions
-from grader.results import GRADER_ERROR
+from grader.results import GRADER_ERROR, GRADER_PROBLEM
 from grader.store import Gradebook, GradebookError
 
 WORKER_LOG = "workers.log"
@@ -123,8 +123,8 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
 
 def stored_grader_problems(gradebook: Gradebook, student: str) -> list[tuple[str, str]]:
     """The grader problems of a student's recorded result: they stand until the run changes."""
-    return [(q.question_id, next((m["message"] for m in q.messages if m.get("grader_problem")),
-                                 ""))
+    return [(q.question_id, next((m["message"].removeprefix(GRADER_PROBLEM) for m in q.messages
+                                  if m.get("grader_problem")), ""))
             for q in gradebook.questions(student) if q.status == GRADER_ERROR]
 
 

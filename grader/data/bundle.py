@@ -71,10 +71,13 @@ class DataBundle:
             raise DataError(f"'{name}': this rubric declares no data files or hidden files")
         return self.course.file(name)
 
-    def with_course(self, course: CourseData) -> DataBundle:
-        """This bundle with an assignment's own files, fingerprinted together."""
+    def with_course(self, course: CourseData, only: bool = False) -> DataBundle:
+        """This bundle with an assignment's own files, fingerprinted together; `only`: notebooks
+        get no MNIST layout, so reports describe the assignment's files alone."""
         both = hashlib.sha256(f"{self.fingerprint}|{course.fingerprint}".encode()).hexdigest()
-        return dataclasses.replace(self, course=course, fingerprint=both[:16])
+        description = course.describe() if only else f"{self.description}; {course.describe()}"
+        return dataclasses.replace(self, course=course, fingerprint=both[:16],
+                                   description=description)
 
 
 

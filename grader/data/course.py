@@ -46,6 +46,14 @@ class CourseData:
         raise DataError(f"'{name}' is not among the rubric's data files and hidden files "
                         f"({names})")
 
+    def describe(self) -> str:
+        """One sentence for reports: what notebooks get, what stays with the grader."""
+        given = [p.name + ("/" if p.is_dir() else "") for p in self.files]
+        if self.staged is not None:
+            given += sorted(p.name for p in self.staged.iterdir())
+        return (f"the assignment's own files: {', '.join(given) or 'none'} in the notebook's "
+                f"folder, {len(self.hidden)} hidden with the grader")
+
     def summary(self) -> dict[str, object]:
         return {"files": [p.name for p in self.files], "hidden": len(self.hidden),
                 "written": sorted(p.name for p in self.staged.iterdir()) if self.staged else []}
