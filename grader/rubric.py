@@ -137,7 +137,9 @@ class DataSpec(Strict):
     writer: str | None = Field(
         None, description="reference function `writer(folder)` that writes data files into the "
                           "folder it is given; run once per grading process, before any notebook, "
-                          "and its files copied into each notebook's folder")
+                          "and its files copied into each notebook's folder. Seed it: every "
+                          "worker runs it, and the bytes it writes are part of the data's "
+                          "fingerprint")
     hidden: list[str] = Field(
         default_factory=list,
         description="files or folders, relative to the rubric file, that stay with the grader "
