@@ -14,8 +14,6 @@ the instructor's solution notebook is solution.py's.
 from __future__ import annotations
 
 import hashlib
-import types
-import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +28,7 @@ from pydantic import (
 )
 
 from grader.checks import registry
+from grader.checks.fields import nested_model
 from grader.expected import is_module_path
 from grader.rubric_source import (
     Problem,
@@ -40,7 +39,8 @@ from grader.rubric_source import (
     rubric_error,
 )
 
-__all__ = ["CheckSpec", "QuestionSpec", "Rubric", "RubricError", "load_rubric", "parse_rubric"]
+__all__ = ["CheckSpec", "QuestionSpec", "Rubric", "RubricError", "load_rubric", "nested_model",
+           "parse_rubric"]
 
 CHECK_FIELDS = ("type", "points", "name", "requires")
 INTERNAL_FIELDS = ("params", "source_path", "folder", "sha256")  # not written in a rubric
@@ -183,18 +183,6 @@ class Rubric(Strict):
             if q.id == qid:
                 return q
         raise KeyError(qid)
-
-
-def nested_model(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation (`list[Spec]`, `Spec | None`), if there is one."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (list, tuple, dict, typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = nested_model(arg)
-            if found is not None:
-                return found
-    return None
 
 
 def model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:

@@ -26,9 +26,10 @@ from grader.assignment import (
 )
 from grader.cellsource import bindings
 from grader.checks import registry
+from grader.checks.fields import marked_fields
 from grader.notebook import NotebookError, Section, load_notebook, locate_sections
 from grader.options import ValidateOptions
-from grader.rubric import CheckSpec, Rubric, RubricError, check_label, nested_model, parse_rubric
+from grader.rubric import CheckSpec, Rubric, RubricError, check_label, parse_rubric
 from grader.rubric_source import Problem, did_you_mean
 from grader.validate import validate_rubric
 
@@ -191,30 +192,19 @@ def _artifacts(check: CheckSpec, loc: tuple) -> list[tuple[tuple, list[str]]]:
     if check_type is None:
         return []
     found: list[tuple[tuple, list[str]]] = []
-    _collect(check_type.Params, check.params, loc, found)
+    for marked in marked_fields(check_type.Params, check.params, loc):
+        value = marked.value
+        names = [value] if isinstance(value, str) else list(value or [])
+        if not marked.marks.get("artifact") or not names or any(n.startswith("*") for n in names):
+            continue
+        if isinstance(value, str) or marked.name == "artifact":
+            found.append((marked.loc, names))  # one name, or candidates: one of them is enough
+        else:
+            found += [((*marked.loc, i), [n]) for i, n in enumerate(names)]  # each one needed
     for i, arg in enumerate(check.params.get("args") or []):
         if isinstance(arg, dict) and isinstance(arg.get("student"), str):
             found.append(((*loc, "args", i, "student"), [arg["student"]]))
     return found
-
-
-def _collect(model: type, values: dict, loc: tuple, found: list) -> None:
-    for name, info in model.model_fields.items():
-        value = values.get(name)
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        if extra.get("artifact") and value:
-            names = [value] if isinstance(value, str) else list(value)
-            if names and not any(n.startswith("*") for n in names):
-                if isinstance(value, str) or name in ("artifact",):
-                    found.append(((*loc, name), names))  # one name, or candidates: one is enough
-                else:
-                    found += [((*loc, name, i), [n]) for i, n in enumerate(names)]
-        inner = nested_model(info.annotation)
-        items = value if isinstance(value, list) else [value]
-        for i, item in enumerate(items):
-            if inner is not None and isinstance(item, dict):
-                _collect(inner, item, (*loc, name, i) if isinstance(value, list) else
-                         (*loc, name), found)
 
 
 def _grade_solution(solution: Path, assignment: Assignment, options: ValidateOptions,

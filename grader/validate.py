@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.checks import registry
+from grader.checks.fields import marked_fields
 from grader.expected import (
     ReferenceError_,
     is_module_path,
@@ -31,7 +32,7 @@ from grader.expected import (
     reference_file,
     reference_label,
 )
-from grader.rubric import CheckSpec, QuestionSpec, Rubric, check_label, nested_model
+from grader.rubric import CheckSpec, QuestionSpec, Rubric, check_label
 from grader.rubric_source import Problem, SourceMap, did_you_mean
 
 
@@ -188,31 +189,24 @@ def named_functions(rubric: Rubric) -> Iterator[NamedFunction]:
         yield NamedFunction(rubric.data.writer, ("data", "writer"), "data: writer", 1, (), False)
 
 
-def _marked(model: type[BaseModel], values: dict, loc: tuple, head: str, prefix: str = ""
+def _marked(model: type[BaseModel], values: dict, loc: tuple, head: str
             ) -> Iterator[NamedFunction]:
-    for name, info in model.model_fields.items():
-        value = values.get(name)
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        call = extra.get("reference")
-        if isinstance(call, dict):
-            target, where = value, (*loc, name)
-            if target is None and call.get("default_from"):
-                target, where = values.get(call["default_from"]), (*loc, call["default_from"])
-            if isinstance(target, str):
-                lists = [values.get(a) for a in call.get("args", [])]
-                given = next((v for v in lists if v is not None), [])
-                keywords = values.get(call["keywords"]) if call.get("keywords") else []
-                yield NamedFunction(target, where, f"{head}: {prefix}{name}",
-                                    len(given) + call.get("fixed", 0), tuple(keywords or ()),
-                                    bool(call.get("any_keywords")))
-        inner = nested_model(info.annotation)
-        if inner is not None and isinstance(value, dict):
-            yield from _marked(inner, value, (*loc, name), head, f"{prefix}{name}.")
-        elif inner is not None and isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, dict):
-                    yield from _marked(inner, item, (*loc, name, i), head,
-                                       f"{prefix}{name}[{i}].")
+    """The reference functions a check's marked parameters name, and how each is called."""
+    for found in marked_fields(model, values, loc):
+        call = found.marks.get("reference")
+        if not isinstance(call, dict):
+            continue
+        target, where, siblings = found.value, found.loc, found.siblings
+        if target is None and call.get("default_from"):
+            target = siblings.get(call["default_from"])
+            where = (*found.loc[:-1], call["default_from"])
+        if isinstance(target, str):
+            given = next((v for v in (siblings.get(a) for a in call.get("args", []))
+                          if v is not None), [])
+            keywords = siblings.get(call["keywords"]) if call.get("keywords") else []
+            yield NamedFunction(target, where, f"{head}: {found.path}",
+                                len(given) + call.get("fixed", 0), tuple(keywords or ()),
+                                bool(call.get("any_keywords")))
 
 
 def _student_arguments(params: dict, loc: tuple, head: str) -> Iterator[NamedFunction]:
