@@ -29,6 +29,7 @@ from grader.checks import registry
 from grader.checks.fields import marked_fields
 from grader.notebook import NotebookError, Section, load_notebook, locate_sections
 from grader.options import ValidateOptions
+from grader.results import GRADER_PROBLEM
 from grader.rubric import CheckSpec, Rubric, RubricError, check_label, parse_rubric
 from grader.rubric_source import Problem, did_you_mean
 from grader.validate import validate_rubric
@@ -226,11 +227,14 @@ def _grade_solution(solution: Path, assignment: Assignment, options: ValidateOpt
     rubric = assignment.rubric
     for qi, q in enumerate(result.questions):
         for ci, c in enumerate(q.checks):
-            if (not c.passed and c.max_points > 0) or c.grader_problem:
-                place = rubric.source.place(("questions", qi, "checks", ci))
-                kind = "grader problem" if c.grader_problem else f"{c.points:g}/{c.max_points:g}"
-                out.problems.append(f"{place}: the solution loses points: question {q.id}, check "
-                                    f"'{c.name}': {kind}: {c.message}")
+            place = rubric.source.place(("questions", qi, "checks", ci))
+            what = f"question {q.id}, check '{c.name}'"
+            if c.grader_problem:
+                out.problems.append(f"{place}: a grader problem on the solution: {what}: "
+                                    f"{c.message.removeprefix(GRADER_PROBLEM)}")
+            elif not c.passed and c.max_points > 0:
+                out.problems.append(f"{place}: the solution loses points: {what}: "
+                                    f"{c.points:g}/{c.max_points:g}: {c.message}")
         for e in (q.section.errors if q.section else [])[:1]:
             out.notes.append(f"question {q.id}: solution cell {e.cell_index} raised {e.ename}: "
                              f"{e.evalue[:200]}")

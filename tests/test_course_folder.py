@@ -130,6 +130,7 @@ BROKEN = ("    return ridge_fit(Z_train, y_train - y_train.mean(), LAMBDA)",
 class Broken:
     first: Run  # graded with the broken reference
     first_result: dict  # its solution.json
+    validated: Run  # `grade validate` with the broken reference
     again: Run  # re-scored with the reference fixed
     again_result: dict
 
@@ -145,9 +146,11 @@ def broken(course: Course) -> Broken:
     out = course.elsewhere / "broken-grades"
     first = grade(course.elsewhere, solution, "--rubric", rubric, "--out", out)
     first_result = json.loads((out / "solution.json").read_text())
+    validated = grade(course.elsewhere, "validate", rubric)
     reference.write_text(REFERENCE_TEXT)
     again = grade(course.elsewhere, solution, "--rubric", rubric, "--out", out, "--rescore")
-    return Broken(first, first_result, again, json.loads((out / "solution.json").read_text()))
+    return Broken(first, first_result, validated, again,
+                  json.loads((out / "solution.json").read_text()))
 
 
 def test_reference_that_raises_is_a_grader_problem_named_with_exit_status_3(broken: Broken
@@ -160,6 +163,14 @@ def test_reference_that_raises_is_a_grader_problem_named_with_exit_status_3(brok
     assert (result["score"], result["max_score"]) == (12.0, 12.0)
     assert [q["status"] for q in result["questions"]] == ["pass", "grader_error", "pass"]
     assert "ridge_weights raised IndexError" in result["grader_problems"][0]["message"]
+
+
+def test_validate_refuses_a_reference_that_raises_on_the_solution(broken: Broken) -> None:
+    run = broken.validated
+    assert run.process.returncode == 1, run.output
+    assert (":55:9: a grader problem on the solution: question 2, check 'w with lambda = 1 on "
+            "the centred targets': ") in run.output
+    assert "reference.py: ridge_weights raised IndexError: index 99 is out of bounds" in run.output
 
 
 def test_fixed_reference_and_a_rescore_give_back_full_marks_without_running_again(
