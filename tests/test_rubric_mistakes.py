@@ -54,6 +54,12 @@ def test_the_shipped_rubrics_and_the_ridge_course_load_without_a_problem(rubric:
         assert report.problems == [] and loaded.questions
 
 
+def test_valid_rubric_records_its_hash_its_path_and_its_folder(rubric: Path) -> None:
+    loaded = parse_rubric(RIDGE_TEXT, rubric)
+    assert len(loaded.sha256) == 64 and loaded.source_path == str(rubric)
+    assert loaded.folder == str(rubric.parent.resolve()) and loaded.max_score == 20
+
+
 # -- schema ----------------------------------------------------------------------------------
 
 def test_misspelled_check_type_is_refused_at_its_line_with_the_closest_type(rubric: Path) -> None:
