@@ -176,9 +176,12 @@ def print_grader_problems(summary: BatchSummary, console: Console) -> None:
                                          else "")
         console.print(f"  question {qid} ({who}): {why}", highlight=False, soft_wrap=True,
                       markup=False)
-    console.print("  Fix the rubric or the reference, check it with `grade validate`, then grade "
-                  "again (`--rescore` re-scores from the cached executions).", highlight=False,
-                  soft_wrap=True, markup=False)
+    # a check the grader could not prepare failed while the notebook ran: only running it again
+    # redoes it; one that failed while scoring is redone by a re-score from the cached execution
+    console.print("  Fix the rubric or the reference and check it with `grade validate`, then "
+                  "grade again (everyone: the reference changed), or re-score with `--rescore` "
+                  "when the check failed while scoring.", highlight=False, soft_wrap=True,
+                  markup=False)
 
 
 QUESTION_COLOURS = {"pass": "green", "partial": "yellow", "fail": "red", "error": "bold red",
