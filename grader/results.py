@@ -59,6 +59,8 @@ class CheckOutcome:
     points: float  # points earned
     max_points: float
     informational: bool = False  # 0-point notes ("softmax modifies its argument in place")
+    note: bool = False  # full marks, with a note on a difference that costs nothing
+    grader_problem: bool = False  # the grader's fault: excluded from points and maximum
 
 
 @dataclass
@@ -118,6 +120,8 @@ class GradeResult:
                             "message": c.message,
                             "points": round(c.points, 4),
                             "max_points": c.max_points,
+                            "note": c.note,
+                            "grader_problem": c.grader_problem,
                         }
                         for c in q.checks
                     ],
