@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.data import DataBundle, DataError, load_data
+from grader.handout import HandoutError, handout_for
 from grader.notebook import NotebookError, load_notebook, locate_sections
 from grader.rubric import Rubric, RubricError, load_rubric, parse_rubric
 
@@ -42,6 +43,10 @@ def load_assignment(rubric_text: str, rubric_path: Path, data_dir: Path | None,
     try:
         rubric = parse_rubric(rubric_text, rubric_path)
     except RubricError as exc:
+        raise AssignmentError(str(exc)) from None
+    try:
+        handout_for(rubric.handout, rubric.source_path)  # a missing handout stops here, named
+    except HandoutError as exc:
         raise AssignmentError(str(exc)) from None
     try:
         data = load_data(data_dir, train_limit=train_limit)

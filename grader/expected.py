@@ -72,6 +72,12 @@ class Reference:
             raise ReferenceError_(f"reference/{self.module_name}.py has no function '{name}'")
         return fn
 
+    def domains(self, name: str) -> dict[str, Any] | None:
+        """The input domains the reference states for its inputs function `name` (its module's
+        `DOMAINS`, see grader/checks/domains.py), or None when it states none."""
+        declared = getattr(self.module, "DOMAINS", None)
+        return declared.get(name) if isinstance(declared, dict) else None
+
     def call(self, name: str, *args: Any, cache: bool = True, **kwargs: Any) -> Any:
         """Call reference function `name`; memoised on (name, args) when args are hashable-ish."""
         fn = self.function(name)

@@ -22,6 +22,7 @@ class CellError:
     evalue: str
     traceback: str  # ANSI-stripped text
     source: str  # the cell's source, for the report
+    expected: str = ""  # why an unchanged handout cell raising here costs nothing (grader/handout.py)
 
 
 @dataclass
@@ -47,6 +48,11 @@ class SectionRecord:
     seconds: float = 0.0
     executed: bool = False  # False when the kernel died or the notebook timed out before it
     not_run_reason: str = ""
+
+    @property
+    def student_errors(self) -> list[CellError]:
+        """The errors that are the student's: not those expected with the grading data."""
+        return [e for e in self.errors if not e.expected]
 
 
 @dataclass

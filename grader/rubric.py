@@ -107,6 +107,7 @@ class Rubric(Strict):
     assignment: str
     title: str
     reference: str  # module under reference/, e.g. "lab9"
+    handout: str | None = None  # the blank handout notebook, relative to this file (grader/handout.py)
     data: DataSpec = Field(default_factory=DataSpec)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)

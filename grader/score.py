@@ -101,5 +101,5 @@ def _status(question: QuestionSpec, points: float, auto_max: float, capture: Que
     if complete:
         return "pass"
     if points <= 1e-9:
-        return "error" if section.errors else "fail"
+        return "error" if section.student_errors else "fail"
     return "partial"

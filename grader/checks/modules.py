@@ -12,6 +12,7 @@ import numpy as np
 
 from grader.checks.arrays import compare_arrays, shape_text
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.domains import check_inputs
 from grader.checks.structure import match_layers, normalise
 from grader.probes import (
     Arg,
@@ -70,12 +71,23 @@ def construct_op(src: ModelSource) -> Construct:
     return Construct(src.cls or "", construct_args(src), src.seed)
 
 
+def model_batch(p: ForwardSource, ctx: PlanContext, hint: str) -> tuple[str, np.ndarray]:
+    """`p.inputs`' batch as float32 (checked against the domain its reference states; DomainError
+    when outside), registered as a grader input: its key and the array."""
+    x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
+    check_inputs(ctx.reference.domains(p.inputs), {"batch": x}, ["batch"], p.inputs)
+    return ctx.add_input(x, hint), x
+
+
+def model_source(p: ModelSource) -> StudentArg | Construct:
+    return construct_op(p) if p.cls else StudentArg(p.artifact or "")
+
+
 def forward_op(p: ForwardSource, ctx: PlanContext, hint: str, **options: Any) -> tuple[ForwardOp, np.ndarray]:
     """A probe running the student's model (or a fresh `p.cls(...)`) on `p.inputs`' batch;
     `options` are ForwardOp's (e.g. random weights)."""
-    x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
-    model = construct_op(p) if p.cls else StudentArg(p.artifact or "")
-    return ForwardOp(model, ctx.add_input(x, hint), **options), x
+    key, x = model_batch(p, ctx, hint)
+    return ForwardOp(model_source(p), key, **options), x
 
 
 class ModuleLayers(CheckType):
@@ -94,9 +106,8 @@ class ModuleLayers(CheckType):
         return [p.proven_by] if p.proven_by else []
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
-        x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
-        model = construct_op(p) if p.cls else StudentArg(p.artifact or "")
-        return [StructureOp(model, ctx.add_input(x, "structure"))]
+        key, _ = model_batch(p, ctx, "structure")
+        return [StructureOp(model_source(p), key)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]
