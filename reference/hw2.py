@@ -635,9 +635,10 @@ def reconstructions_between(lo: int, hi: int, digit_images: np.ndarray,
 
 
 def knn_vote_dataset(k: int = 4, seed: int = 1) -> dict[str, Any]:
-    """2.1: points whose nearest neighbour is outvoted by the next k-1: a classifier that ignores
-    num_neighbors (1-NN) gets them wrong. Far-apart groups, distinct distances (no ties), as
-    float64 images of 784 pixels in [0, 255] (``_embed``)."""
+    """2.1: points whose nearest neighbour is outvoted by the next k-1 (a classifier that ignores
+    num_neighbors, 1-NN, gets them wrong), and points whose k nearest elect one class while the
+    k-1 or k+1 nearest tie (an off-by-one in k picks the smallest tied label, a wrong one). Far-
+    apart groups, distinct distances, as float64 images of 784 pixels in [0, 255] (``_embed``)."""
     rng = np.random.default_rng(seed)
     train, labels, test, train_centres = [], [], [], []
     for g in range(6):
@@ -652,6 +653,16 @@ def knn_vote_dataset(k: int = 4, seed: int = 1) -> dict[str, Any]:
             train.append(centre - (2.0 + 0.5 * j) * direction)
             labels.append(int(far))
         train_centres += [centre] * k
+    for g in range(6, 9):  # only k decides: k-1 neighbours tie three ways, k+1 tie two ways
+        centre = np.zeros(5)
+        centre[g % 5] = 100.0 * (g + 1)
+        low, mid, high = sorted(int(c) for c in rng.choice(4, size=3, replace=False))
+        direction = np.eye(5)[(g + 1) % 5]
+        test.append(centre)
+        for distance, label in zip((1.0, 1.5, 2.0, 2.5, 3.0), (mid, low, high, high, mid)):
+            train.append(centre + distance * direction)
+            labels.append(label)
+        train_centres += [centre] * 5
     return {"train_X": _embed(train, train_centres), "train_y": np.array(labels, dtype=np.int64),
             "test_X": _embed(test, test), "k": k}
 
@@ -708,7 +719,7 @@ def loss_inputs(data: Any, seed: int = 5) -> dict[str, np.ndarray]:
 SGD_ROWS = 600
 
 
-def sgd_data(data: Any, rows: int = SGD_ROWS) -> dict[str, np.ndarray]:
+def sgd_data(rows: int = SGD_ROWS, data: Any = None) -> dict[str, np.ndarray]:
     """2.2.2: a problem of the assignment's kind for running the student's SGD: the first ``rows``
     provisioned training images as the handout prepares them (flattened, / 255., float64) with
     one-hot float64 labels; a training split smaller than ``rows`` is cycled."""

@@ -39,7 +39,7 @@ MARKER = re.compile(r"<!--\s*(\w+)\s*-->")
 FENCE = re.compile(r"(`{3,})(.*)")
 NAMED_FENCE = re.compile(r"(python|markdown)\s+(given|answer)=(\w+)(?:\s+handout_data=([\d,-]+))?")
 HANDOUTS = HERE.parent / "rubrics" / "handouts"  # the blank handouts the grader reads
-STUDENT_KEYS = {"about", "based_on", "omit"}
+STUDENT_KEYS = {"about", "based_on", "omit", "lose"}  # lose: the fidelity corpus
 
 Cells = list[tuple[str, str]]
 

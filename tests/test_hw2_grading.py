@@ -294,7 +294,7 @@ def student_sgd_accuracy(*sources: str) -> float:
     namespace: dict = {"np": np}
     for source in sources:
         exec(textwrap.dedent(source), namespace)  # noqa: S102  (our own test answers)
-    problem = hw2.sgd_data(load_data(None, train_limit=300))
+    problem = hw2.sgd_data(data=load_data(None, train_limit=300))
     saved = np.random.get_state()
     try:
         np.random.seed(0)

@@ -19,6 +19,7 @@ import numpy as np
 from grader.checks.arrays import arrays_of
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.checks.calls import StepsSpec, forbidden_verdict, kept_prediction, plan_steps, raised_on
+from grader.expected import Reference
 from grader.probes import Candidates, ForwardOp, ProbeOp, ValueOp
 
 
@@ -45,12 +46,22 @@ def input_batch(images: np.ndarray, layout: str) -> np.ndarray:
     raise ValueError(f"unknown input layout '{layout}' (nchw, flat, flat_uint8)")
 
 
-def reference_accuracies(calibration: Calibration, ctx: ScoreContext) -> list[float]:
-    """The reference's held-out accuracy on this data, once per seed (each cached on disk)."""
+def reference_accuracies(calibration: Calibration, reference: Reference) -> list[float]:
+    """The reference's held-out accuracy on its data, once per seed (each cached on disk)."""
     if calibration.seeds <= 1:
-        return [float(ctx.reference.call(calibration.reference, *calibration.args))]
-    return [float(ctx.reference.call(calibration.reference, *calibration.args, seed=seed))
+        return [float(reference.call(calibration.reference, *calibration.args))]
+    return [float(reference.call(calibration.reference, *calibration.args, seed=seed))
             for seed in range(calibration.seeds)]
+
+
+def calibrate_all(questions: list[Any], reference: Reference) -> None:
+    """Compute (and cache) every calibration the questions' accuracy checks will ask for: run
+    once before grading a class, so that parallel workers do not each train the reference."""
+    for question in questions:
+        for check in question.checks:
+            if check.type == HeldOutAccuracy.name and check.params.get("calibrate"):
+                reference_accuracies(Calibration.model_validate(check.params["calibrate"]),
+                                     reference)
 
 
 def required_accuracy(p: Any, ctx: ScoreContext) -> tuple[float, str]:
@@ -62,7 +73,7 @@ def required_accuracy(p: Any, ctx: ScoreContext) -> tuple[float, str]:
     one seed, never lets a lucky seed raise the bar."""
     if ctx.data.full_mnist or p.calibrate is None:
         return p.threshold, f"needs >= {p.threshold:.3f}"
-    accs = reference_accuracies(p.calibrate, ctx)
+    accs = reference_accuracies(p.calibrate, ctx.reference)
     need = min(accs) - p.calibrate.margin
     runs = (f"over {len(accs)} seeds {', '.join(f'{a:.3f}' for a in accs)} (spread "
             f"{max(accs) - min(accs):.3f}), lowest" if len(accs) > 1 else f"{accs[0]:.3f}")
