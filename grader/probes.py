@@ -190,7 +190,9 @@ class StructureOp:
     for a tensor method), `args` and `kwargs` (an activation as `{"act": shape, "dtype"}`, a
     parameter as `{"param": name, "shape"}`, another tensor as `{"tensor": shape, "dtype"}`,
     literals as themselves, anything else as `{"other": class name}`), `out` (the shapes of the
-    tensors returned)), `truncated`, and `params` (each `name`, `shape`, in order of first use).
+    tensors returned), `raised` (True on the call that raised)), `truncated`, `forward_error` (as
+    an answer's `error`, when the forward pass raised: the calls are those made until then) and
+    `params` (each `name`, `shape`, in order of first use).
     """
 
     model: StudentArg | Construct

@@ -216,3 +216,12 @@ def test_parameters_come_in_forward_order_whatever_the_declaration_order() -> No
     order = parameters_in_forward_order(model, torch.rand(2, 1, 28, 28))
     assert [tuple(p.shape) for p in order] == [(8, 1, 5, 5), (8,), (10, 1568), (10,)]
     assert next(tuple(p.shape) for p in model.parameters()) == (10, 1568)  # declared first
+
+
+def test_a_forward_pass_that_raises_still_shows_the_layers_up_to_the_failure() -> None:
+    model = seq22(nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                  nn.Linear(8 * 28 * 28, 10))  # in_features for unpooled maps: raises
+    trace = trace_forward(model.eval(), torch.rand(3, 1, 28, 28))
+    assert isinstance(trace.error, RuntimeError) and trace.calls[-1].get("raised")
+    found = match_layers(normalise(trace.calls), SPEC_22)
+    assert found == ["Linear(6272, 10) should have in_features=1568"], found

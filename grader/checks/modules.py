@@ -117,6 +117,10 @@ class ModuleLayers(CheckType):
         layers = normalise(result.data.get("calls") or [])
         arch = " → ".join(layer.sentence() for layer in layers) or "no layers"
         problems = match_layers(layers, p.layers)
+        raised = result.data.get("forward_error")
+        if isinstance(raised, dict):
+            problems.append(f"its forward pass raised {raised.get('ename')}: "
+                            f"{str(raised.get('evalue', ''))[:120]}")
         if not problems:
             return Verdict.ok(f"{p.describe()} computes the specified layers: {arch}")
         if p.proven_by and ctx.outcomes.get(p.proven_by):

@@ -126,6 +126,7 @@ class Trace:
     calls: list[dict[str, Any]] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)  # the Parameter objects, first use first
     truncated: bool = False
+    error: BaseException | None = None  # what the forward pass raised, after the calls recorded
     keep: list[Any] = field(default_factory=list)  # activations kept alive: their ids stay unique
     activations: set[int] = field(default_factory=set)
     names: dict[int, str] = field(default_factory=dict)  # id(parameter) -> its name in the model
@@ -170,12 +171,14 @@ def _note_params(values: list[Any], trace: Trace) -> None:
                 trace.params.append(t)
 
 
-def record_call(trace: Trace, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
-    """Add a call to the trace when it consumed an activation and returned tensors."""
+def record_call(trace: Trace, func: Any, args: tuple, kwargs: dict, out: Any,
+                raised: bool = False) -> None:
+    """Add a call to the trace when it consumed an activation and returned tensors (or raised:
+    the call that broke the forward pass is kept, with no output)."""
     _note_params([*args, *kwargs.values()], trace)
     inputs = _tensors_in([*args, *kwargs.values()])
     outputs = _tensors_in(out)
-    if not outputs or not any(id(t) in trace.activations for t in inputs):
+    if not (outputs or raised) or not any(id(t) in trace.activations for t in inputs):
         return
     if len(trace.calls) >= MAX_TRACED_CALLS:
         trace.truncated = True
@@ -186,6 +189,7 @@ def record_call(trace: Trace, func: Any, args: tuple, kwargs: dict, out: Any) ->
             "args": [_encode(a, trace) for a in args],
             "kwargs": {str(k): _encode(v, trace) for k, v in kwargs.items()},
             "out": [_shape(t) for t in outputs],
+            **({"raised": True} if raised else {}),
         })
     for t in outputs:
         trace.activations.add(id(t))
@@ -194,7 +198,8 @@ def record_call(trace: Trace, func: Any, args: tuple, kwargs: dict, out: Any) ->
 
 def trace_forward(model: Any, x: Any) -> Trace:
     """Run `model(x)` without gradients under a torch function mode that records every torch call
-    (modules' own functional calls included: nn.Conv2d calls F.conv2d with its padding as given)."""
+    (modules' own functional calls included: nn.Conv2d calls F.conv2d with its padding as given).
+    A forward pass that raises leaves the calls made until then, and the error, in the trace."""
     torch = require_torch()
     trace = Trace(names={id(p): name for name, p in model.named_parameters()})
     trace.activations.add(id(x))
@@ -203,20 +208,24 @@ def trace_forward(model: Any, x: Any) -> Trace:
     class Recorder(torch.overrides.TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: tuple = (),
                                kwargs: dict | None = None) -> Any:
-            out = func(*args, **(kwargs or {}))
+            try:
+                out = func(*args, **(kwargs or {}))
+            except Exception:
+                record_call(trace, func, args, kwargs or {}, None, raised=True)
+                raise
             record_call(trace, func, args, kwargs or {}, out)
             return out
 
-    with torch.no_grad(), Recorder():
-        model(x)
+    try:
+        with torch.no_grad(), Recorder():
+            model(x)
+    except Exception as exc:  # noqa: BLE001  (the student's forward: an answer, not a crash)
+        trace.error = exc
     return trace
 
 
 def parameters_in_forward_order(model: Any, x: Any) -> list[Any]:
     """The model's parameters in the order its forward pass first uses them (then any unused
     ones): the order of the specification's layers, whatever order the student declared them in."""
-    try:
-        used = trace_forward(model, x).params
-    except Exception:  # noqa: BLE001  (the real forward will raise and be reported)
-        used = []
+    used = trace_forward(model, x).params  # a forward that raises will raise again, reported
     return used + [p for p in model.parameters() if all(p is not q for q in used)]

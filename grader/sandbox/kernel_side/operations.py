@@ -184,6 +184,7 @@ def op_structure(op: StructureOp, ctx: ProbeContext) -> dict[str, Any]:
         model.eval()
     trace = trace_forward(model, _input_batch(op, ctx))
     return {"calls": trace.calls, "truncated": trace.truncated,
+            "forward_error": error_of(trace.error) if trace.error is not None else None,
             "params": [{"name": trace.names[id(p)], "shape": [int(s) for s in p.shape]}
                        for p in trace.params]}
 
