@@ -189,10 +189,11 @@ def read_handout(path: Path) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def read_answers(path: Path, slots: dict[str, str],
-                 seen: tuple[Path, ...] = ()) -> dict[str, str | None]:
+def read_answers(path: Path, slots: dict[str, str], seen: tuple[Path, ...] = (),
+                 with_given: bool = False) -> dict[str, str | None]:
     """One student's answers (slot -> source, None for a slot left out) from `path`, given the
-    handout's `slots` (name -> kind); `based_on` names a student file in the same folder."""
+    handout's `slots` (name -> kind); `based_on` names a student file in the same folder. With
+    `with_given`, a block `given=<name>` replaces that handout cell: answers["given:<name>"]."""
     if not path.is_file():
         where = f"{_where(seen[-1], 1)}: " if seen else ""
         raise SourceError(f"{where}no such student file {path}")
@@ -205,7 +206,7 @@ def read_answers(path: Path, slots: dict[str, str],
         base_path = path.with_name(f"{base}.md")
         if base_path in (*seen, path):
             raise SourceError(f"{_where(path, 1)}: based_on {base!r} makes a cycle")
-        answers = read_answers(base_path, slots, (*seen, path))
+        answers = read_answers(base_path, slots, (*seen, path), with_given)
     omit = meta.get("omit") or []
     if not isinstance(omit, list):
         raise SourceError(f"{_where(path, 1)}: omit must be a list of slots, like [ex11, ex12]")
@@ -219,6 +220,9 @@ def read_answers(path: Path, slots: dict[str, str],
             if FENCE.match(item):
                 raise SourceError(f"{_where(path, line)}: a fenced block here needs "
                                   "'answer=<slot>' (notes go outside fences)")
+            continue
+        if item.role == "given" and with_given:  # the corpus: a handout cell written otherwise
+            answers[f"given:{item.name}"] = item.source
             continue
         if item.role != "answer" or item.name not in slots:
             raise SourceError(f"{_where(path, line)}: {item.role}={item.name} is no answer slot "
@@ -282,11 +286,13 @@ def notebook_cells(assignment: str, answers: dict[str, str | None]) -> Cells:
     wanted = slots(assignment)
     if missing := [s for s in wanted if s not in answers]:
         raise KeyError(f"no answer for {assignment} slot(s) {missing} (None leaves one out)")
-    if unknown := sorted(set(answers) - set(wanted)):
+    given_names = {f"given:{c.name}" for c in handout(assignment) if not c.slot}
+    if unknown := sorted(set(answers) - set(wanted) - given_names):
         raise KeyError(f"{assignment} has no answer slot(s) {unknown}")
     cells: Cells = []
     for cell in handout(assignment):
-        source = answers[cell.name] if cell.slot else cell.source
+        source = answers[cell.name] if cell.slot else answers.get(f"given:{cell.name}",
+                                                                   cell.source)
         if source is not None:
             cells.append((cell.kind, source))
     return cells

@@ -101,7 +101,8 @@ def cases(assignment: str) -> list[Case]:
 
 def answers(assignment: str, case: str) -> dict[str, str | None]:
     """A case's answers, slot by slot (as `examples.answers` gives an example student's)."""
-    return examples.read_answers(CORPUS / assignment / f"{case}.md", examples.slots(assignment))
+    return examples.read_answers(CORPUS / assignment / f"{case}.md", examples.slots(assignment),
+                                 with_given=True)
 
 
 def write_corpus(assignment: str, folder: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from grader.checks.forbidden import find_forbidden
 from grader.expected import Reference
 from grader.notebook import heading_pattern, locate_sections
 from grader.results import SectionRecord
-from grader.rubric import QuestionSpec, RubricError, parse_rubric
+from grader.rubric import QuestionSpec, RubricError, load_rubric, parse_rubric
 from reference.lab9 import synthetic_data
 
 FORBIDDEN = ["numpy.cov", "sklearn.neighbors"]
@@ -393,3 +393,21 @@ def test_missing_value_is_not_said_to_be_assigned_in_the_section() -> None:
     said = score_value_matches("X", ["W", "N"], {})
     assert said.startswith("FAIL no 'X' found at the end of the section"), said
     assert "assigned there: X" not in said, said
+
+
+# --------------------------------------------------------------------------------------------
+# notebook.locate_sections: headings written without their numbers
+# --------------------------------------------------------------------------------------------
+
+
+def test_heading_without_its_number_is_found_by_the_questions_title() -> None:
+    rubric = load_rubric(Path(__file__).resolve().parents[1] / "rubrics" / "hw2.yaml")
+    nb = build_notebook([("md", "### Familiarize yourself with the data [5pt]"),
+                         ("code", "digit_images = 0"),
+                         ("md", "Now centering the data, as asked:"),  # prose, not a heading
+                         ("md", "### Question 1.2.1 Centering the data [5pt]"),
+                         ("code", "data_mean = 0")])
+    found = {s.question_id: s for s in locate_sections(nb, rubric.questions[:3])}
+    assert (found["1.1"].found, found["1.1"].heading_cell) == (True, 0)
+    assert (found["1.2.1"].found, found["1.2.1"].heading_cell) == (True, 3)
+    assert not found["1.2.2"].found

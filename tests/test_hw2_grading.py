@@ -66,7 +66,7 @@ BIG, SMALL, INPLACE = ("softmax is stable for large scores", "softmax of ordinar
                        "softmax leaves its argument unchanged")
 LOSS, GRAD, NUMGRAD = ("J is the cross-entropy", "dJ is the analytic gradient",
                        "dJ agrees with finite differences of the cross-entropy")
-SGD, WB_ACC = "SGD trains a small problem", "test accuracy of the trained W, b"
+SGD, WB_ACC = "SGD trains 600 training images", "test accuracy of the trained W, b"
 SHAPE, CNN_ACC, WRONG_PLOT = ("CNN((1, 28, 28), 10) maps images to 10 scores",
                               "test accuracy of the trained CNN", "misclassified digits plotted")
 PANELS = "one panel per first-layer filter"

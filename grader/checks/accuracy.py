@@ -76,7 +76,8 @@ def required_accuracy(p: Any, ctx: ScoreContext) -> tuple[float, str]:
     accs = reference_accuracies(p.calibrate, ctx.reference)
     need = min(accs) - p.calibrate.margin
     runs = (f"over {len(accs)} seeds {', '.join(f'{a:.3f}' for a in accs)} (spread "
-            f"{max(accs) - min(accs):.3f}), lowest" if len(accs) > 1 else f"{accs[0]:.3f}")
+            f"{max(accs) - min(accs):.3f}), lowest {min(accs):.3f}" if len(accs) > 1
+            else f"{accs[0]:.3f}")
     return need, (f"needs >= {need:.3f} (calibrated on this data: reference {runs} − "
                   f"{p.calibrate.margin:g}; the full-MNIST threshold is {p.threshold:.3f})")
 
