@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -611,6 +611,7 @@ def digit_images_rule(digit_images: np.ndarray, data: Any) -> list[str]:
     return digit_images_violations(digit_images, data.train.images, data.train.labels)
 
 
+@lru_cache(maxsize=2)  # a bundle is hashed by identity; 1.2.x ask for it six times
 def train_pca(data: Any) -> dict[str, np.ndarray]:
     """PCA of the training split the notebook sees (``MNIST('.', download=True)``)."""
     return pca(data.train.images)
