@@ -180,6 +180,8 @@ def _forward_candidates(op: ForwardOp, source: Candidates, ctx: ProbeContext) ->
 
 def op_structure(op: StructureOp, ctx: ProbeContext) -> dict[str, Any]:
     model = _model_of(op.model, ctx)
+    if not is_module(model):
+        raise TypeError(f"it is a {type(model).__name__}, not a torch model (nn.Module)")
     if op.eval:
         model.eval()
     trace = trace_forward(model, _input_batch(op, ctx))
