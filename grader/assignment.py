@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grader.data import CourseData, DataBundle, DataError, course_data, load_data
 from grader.expected import Reference, ReferenceError_
+from grader.handout import HandoutError, handout_for
 from grader.notebook import NotebookError, load_notebook, locate_sections
 from grader.rubric import Rubric, RubricError, load_rubric, parse_rubric
 from grader.rubric_source import rubric_error
@@ -62,6 +63,10 @@ def load_assignment(rubric_text: str, rubric_path: Path, data_dir: Path | None,
     """Validate the rubric and load the data it is graded on (relative paths start at `folder`,
     by default the real folder of `rubric_path`)."""
     rubric, report = checked_rubric(rubric_text, rubric_path, folder)
+    try:
+        handout_for(rubric.handout, rubric.folder, rubric.source_path)  # missing: named here
+    except HandoutError as exc:
+        raise AssignmentError(str(exc)) from None
     try:
         data = load_data(data_dir, train_limit=train_limit)
     except (DataError, OSError) as exc:

@@ -87,7 +87,8 @@ def gradescope_results(sub: SubmissionRow, questions: list[QuestionRow]) -> dict
         if q.not_run_reason:
             lines.insert(0, f"not run: {q.not_run_reason}")
         for e in q.errors:
-            lines.append(f"cell {e['cell_index']} raised {e['ename']}: {e['evalue']}")
+            said = f"cell {e['cell_index']} raised {e['ename']}: {e['evalue']}"
+            lines.append(f"{said} ({e['expected']})" if e.get("expected") else said)
         if q.manual_points:
             lines.append(f"{q.manual_points:g} more points are awarded by hand.")
         counted = q.status != GRADER_ERROR

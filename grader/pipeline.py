@@ -18,6 +18,7 @@ from grader.checks.base import ScoreContext
 from grader.config import GradeConfig
 from grader.execute import Execution, execute_notebook
 from grader.expected import Reference
+from grader.handout import handout_for, mark_expected_errors
 from grader.results import GradeResult, QuestionResult, SectionRecord
 from grader.score import score_question, score_totals
 
@@ -39,9 +40,10 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
                              execution.fatal, start)
     reference = Reference(config.rubric.reference, config.data, config.cache_dir,
                           threads=config.rubric.limits.threads)
+    handout = handout_for(config.rubric.handout, config.rubric.folder, config.rubric.source_path)
     questions = []
     for q in config.rubric.questions:
-        record = execution.records[q.id]
+        record = mark_expected_errors(execution.records[q.id], handout)
         capture = execution.captures.get(q.id) or QuestionCapture(
             capture_error=record.not_run_reason or "not captured")
         ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},

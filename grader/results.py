@@ -24,6 +24,7 @@ class CellError:
     evalue: str
     traceback: str  # ANSI-stripped text
     source: str  # the cell's source, for the report
+    expected: str = ""  # why an unchanged handout cell raising here costs nothing (grader/handout.py)
 
 
 @dataclass
@@ -50,6 +51,11 @@ class SectionRecord:
     executed: bool = False  # False when the kernel died or the notebook timed out before it
     not_run_reason: str = ""
 
+    @property
+    def student_errors(self) -> list[CellError]:
+        """The errors that are the student's: not those expected with the grading data."""
+        return [e for e in self.errors if not e.expected]
+
 
 @dataclass
 class CheckOutcome:
@@ -61,7 +67,8 @@ class CheckOutcome:
     points: float  # points earned
     max_points: float
     informational: bool = False  # 0-point notes ("softmax modifies its argument in place")
-    grader_problem: bool = False  # the check could not be scored for an instructor-side reason
+    note: bool = False  # full marks, with a note on a difference that costs nothing
+    grader_problem: bool = False  # the grader's fault: excluded from points and maximum
 
 
 @dataclass
@@ -130,6 +137,7 @@ class GradeResult:
                             "message": c.message,
                             "points": round(c.points, 4),
                             "max_points": c.max_points,
+                            "note": c.note,
                             "grader_problem": c.grader_problem,
                         }
                         for c in q.checks

@@ -154,6 +154,9 @@ class Rubric(Strict):
     reference: str = Field(description="the reference module: a path relative to the rubric file "
                                        "(`reference.py`), or a bare name for a module of the "
                                        "grader's reference/ (`lab9`); loading makes a path absolute")
+    handout: str | None = Field(None, description="the blank handout notebook as distributed to "
+                                                   "students, relative to the rubric file: tells "
+                                                   "cells the student left unchanged")
     data: DataSpec = Field(default_factory=DataSpec, description="what the notebook's folder "
                                                                  "receives (see `data` below)")
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec,

@@ -12,6 +12,10 @@ arguments, a reference function that raised while computing the inputs or the ex
 recorded in `Reference.failures`: any call with the rubric's arguments only, and a call with the
 student's values that raised anything but `ValueError` / `TypeError`, the exceptions with which a
 reference function rejects a student's values (then the student's check fails, with its sentence).
+A verdict the check itself marks as the grader's (`Verdict.grader`: e.g. a grader input outside
+the assignment's stated domain) counts as instructor-side too. A structural difference that changes
+nothing is full marks with a note (`Verdict.noted`). Checks that read other checks' outcomes
+(`CheckType.reads`, `requires`) are scored after them; outcomes are listed in the rubric's order.
 """
 
 from __future__ import annotations
@@ -35,19 +39,17 @@ from grader.rubric import CheckSpec, QuestionSpec
 
 def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreContext
                    ) -> QuestionResult:
-    outcomes: list[CheckOutcome] = []
+    scored: dict[int, CheckOutcome] = {}
     voided = ""
-    for ci, check in enumerate(question.checks):
+    for ci in _scoring_order(question):
+        check = question.checks[ci]
         label = check.name or check.type
         verdict, grader_problem = _verdict(ci, check, capture, ctx)
         ctx.outcomes[label] = verdict.passed
         if verdict.voids_question:
             voided = verdict.message
-        outcomes.append(CheckOutcome(
-            name=label, passed=verdict.passed, message=verdict.message,
-            points=round(verdict.fraction * check.points, 6), max_points=check.points,
-            informational=check.points == 0, grader_problem=grader_problem,
-        ))
+        scored[ci] = _outcome(label, verdict, check.points, grader_problem)
+    outcomes = [scored[ci] for ci in range(len(question.checks))]
     auto_max = sum(c.points for c in question.checks)
     not_counted = any(o.grader_problem for o in outcomes)
     points = 0.0 if voided or not_counted else sum(o.points for o in outcomes)
@@ -63,6 +65,24 @@ def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreC
         model_answer=question.manual.model_answer if question.manual else "",
         section=ctx.section,
     )
+
+
+def _scoring_order(question: QuestionSpec) -> list[int]:
+    """Check indices, those that read no other check's outcome first (rubric order otherwise)."""
+    def reads(ci: int) -> bool:
+        check = question.checks[ci]
+        check_type = registry[check.type]
+        return bool(check.requires) or bool(
+            check_type.reads(check_type.Params.model_validate(check.params)))
+
+    return sorted(range(len(question.checks)), key=reads)
+
+
+def _outcome(label: str, verdict: Verdict, points: float, grader_problem: bool) -> CheckOutcome:
+    return CheckOutcome(name=label, passed=verdict.passed, message=verdict.message,
+                        points=round(verdict.fraction * points, 6), max_points=points,
+                        informational=points == 0, note=verdict.note,
+                        grader_problem=grader_problem)
 
 
 def score_totals(questions: Sequence[QuestionResult]) -> tuple[float, float]:
@@ -94,6 +114,8 @@ def _verdict(ci: int, check: CheckSpec, capture: QuestionCapture, ctx: ScoreCont
     except Exception as exc:  # noqa: BLE001  (malformed student data must not crash grading)
         return Verdict(0.0, f"the notebook's values could not be checked: "
                             f"{type(exc).__name__}: {exc}"), False
+    if verdict.grader_problem:  # e.g. the grader's input was outside the assignment's domain
+        return Verdict.fail(GRADER_PROBLEM + verdict.message), True
     if not verdict.passed and len(ctx.reference.failures) > failures:
         return Verdict.fail(GRADER_PROBLEM + ctx.reference.failures[failures]), True
     return verdict, False
@@ -109,5 +131,5 @@ def _status(question: QuestionSpec, points: float, auto_max: float, capture: Que
     if complete:
         return "pass"
     if points <= 1e-9:
-        return "error" if section.errors else "fail"
+        return "error" if section.student_errors else "fail"
     return "partial"

@@ -146,14 +146,17 @@ def _static_sentence(assignment: Assignment) -> str:
 
 def heading_problems(rubric: Rubric, sections: list[Section], nb: nbformat.NotebookNode,
                      solution: Path) -> list[Problem]:
-    """A problem at each question heading the solution does not contain."""
+    """A problem at each question heading the solution does not contain (a section found only by
+    the question's title, as a student's heading without its number is, still needs its heading
+    in the instructor's own solution)."""
     headings = [line.lstrip("#").strip() for cell in nb.cells if cell.cell_type == "markdown"
                 for line in cell.source.splitlines() if line.startswith("#")]
     shown = "; ".join(f"'{h[:40]}'" for h in headings[:8]) or "none"
     return [rubric.source.problem(("questions", qi, "heading"), (
         f"question {q.id}: heading '{q.heading}' is not in the solution {solution} "
         f"(its headings: {shown})"))
-        for qi, (q, s) in enumerate(zip(rubric.questions, sections, strict=True)) if not s.found]
+        for qi, (q, s) in enumerate(zip(rubric.questions, sections, strict=True))
+        if not s.found or s.by_title]
 
 
 def bound_names(source: str) -> set[str]:

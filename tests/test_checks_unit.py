@@ -17,11 +17,10 @@ from grader.capture import CaptureError, read_probe_answer
 from grader.checks import registry
 from grader.checks.base import OpResult, PlanContext, ScoreContext
 from grader.checks.forbidden import find_forbidden
-from grader.checks.modules import LayerSpec, match_layers
 from grader.expected import Reference
 from grader.notebook import heading_pattern, locate_sections
 from grader.results import SectionRecord
-from grader.rubric import QuestionSpec
+from grader.rubric import QuestionSpec, load_rubric
 from reference.lab9 import synthetic_data
 
 FORBIDDEN = ["numpy.cov", "sklearn.neighbors"]
@@ -237,88 +236,8 @@ def test_malformed_json_answer_is_rejected(tmp_path: Path, text: str, problem: s
 
 
 # --------------------------------------------------------------------------------------------
-# modules.match_layers
-# --------------------------------------------------------------------------------------------
-
-
-def layer(kind: str, **attrs: object) -> dict:
-    return {"path": kind.lower(), "type": kind, "attrs": attrs}
-
-
-CONV1D_SPEC = [
-    LayerSpec(type="Conv1d", attrs={"in_channels": 1, "out_channels": [3, 4], "kernel_size": 5,
-                                    "padding": 2}),
-    LayerSpec(type="ReLU", optional=True),
-    LayerSpec(type=["MaxPool1d", "AdaptiveMaxPool1d"], optional=True),
-    LayerSpec(type="Flatten", optional=True),
-    LayerSpec(type="Linear", attrs={"out_features": 1}),
-]
-
-
-def conv1d(out_channels: int = 3, padding: int = 2) -> dict:
-    return layer("Conv1d", in_channels=1, out_channels=out_channels, kernel_size=[5],
-                 stride=[1], padding=[padding])
-
-
-def test_handout_sequential_matches_the_spec() -> None:
-    layers = [conv1d(), layer("ReLU"), layer("MaxPool1d", kernel_size=20, stride=20),
-              layer("Flatten"), layer("Linear", in_features=3, out_features=1)]
-    assert match_layers(layers, CONV1D_SPEC) == []
-
-
-def test_functional_relu_pool_and_flatten_may_be_missing() -> None:
-    layers = [conv1d(4), layer("Linear", in_features=4, out_features=1)]
-    assert match_layers(layers, CONV1D_SPEC) == []
-
-
-def test_alternative_layer_type_is_accepted() -> None:
-    layers = [conv1d(), layer("ReLU"), layer("AdaptiveMaxPool1d", output_size=1),
-              layer("Linear", in_features=3, out_features=1)]
-    assert match_layers(layers, CONV1D_SPEC) == []
-
-
-def test_wrong_padding_is_named() -> None:
-    layers = [conv1d(padding=0), layer("ReLU"), layer("MaxPool1d", kernel_size=16),
-              layer("Flatten"), layer("Linear", in_features=3, out_features=1)]
-    (problem,) = match_layers(layers, CONV1D_SPEC)
-    assert "padding=2" in problem and "Conv1d" in problem
-
-
-def test_filter_count_outside_the_alternatives_is_named() -> None:
-    layers = [conv1d(5), layer("Linear", in_features=5, out_features=1)]
-    (problem,) = match_layers(layers, CONV1D_SPEC)
-    assert "out_channels=[3, 4]" in problem
-
-
-def test_missing_required_layer_is_named() -> None:
-    problems = match_layers([conv1d(), layer("ReLU")], CONV1D_SPEC)
-    assert problems == ["expected a Linear layer, found nothing"]
-
-
-def test_extra_layers_are_named() -> None:
-    layers = [conv1d(), layer("Linear", in_features=3, out_features=1), layer("Sigmoid")]
-    (problem,) = match_layers(layers, CONV1D_SPEC)
-    assert problem.startswith("unexpected extra layers") and "Sigmoid" in problem
-
-
-def test_wrong_layer_in_place_of_a_required_one_is_named() -> None:
-    layers = [layer("Conv2d", in_channels=1, out_channels=3, kernel_size=[5, 5], padding=[2, 2]),
-              layer("Linear", in_features=3, out_features=1)]
-    problems = match_layers(layers, CONV1D_SPEC)
-    assert problems and "expected a Conv1d layer, found Conv2d" in problems[0]
-
-
-def test_tuple_attributes_match_a_scalar_spec_and_tuple_alternatives() -> None:
-    spec = [LayerSpec(type="MaxPool2d", attrs={"kernel_size": 2, "stride": [[2, 2], 2]})]
-    assert match_layers([layer("MaxPool2d", kernel_size=[2, 2], stride=[2, 2])], spec) == []
-    assert match_layers([layer("MaxPool2d", kernel_size=2, stride=2)], spec) == []
-    assert match_layers([layer("MaxPool2d", kernel_size=[2, 3], stride=2)], spec) != []
-
-
-# --------------------------------------------------------------------------------------------
 # arrays.value_matches: candidate names and what the sentence says about them
 # --------------------------------------------------------------------------------------------
-
 
 
 def score_value_matches(artifact: str | list[str], assigned: list[str],
@@ -362,3 +281,21 @@ def test_missing_value_is_not_said_to_be_assigned_in_the_section() -> None:
     said = score_value_matches("X", ["W", "N"], {})
     assert said.startswith("FAIL no 'X' found at the end of the section"), said
     assert "assigned there: X" not in said, said
+
+
+# --------------------------------------------------------------------------------------------
+# notebook.locate_sections: headings written without their numbers
+# --------------------------------------------------------------------------------------------
+
+
+def test_heading_without_its_number_is_found_by_the_questions_title() -> None:
+    rubric = load_rubric(Path(__file__).resolve().parents[1] / "rubrics" / "hw2.yaml")
+    nb = build_notebook([("md", "### Familiarize yourself with the data [5pt]"),
+                         ("code", "digit_images = 0"),
+                         ("md", "Now centering the data, as asked:"),  # prose, not a heading
+                         ("md", "### Question 1.2.1 Centering the data [5pt]"),
+                         ("code", "data_mean = 0")])
+    found = {s.question_id: s for s in locate_sections(nb, rubric.questions[:3])}
+    assert (found["1.1"].found, found["1.1"].heading_cell) == (True, 0)
+    assert (found["1.2.1"].found, found["1.2.1"].heading_cell) == (True, 3)
+    assert not found["1.2.2"].found

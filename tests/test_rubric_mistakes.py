@@ -86,14 +86,14 @@ def test_misspelled_parameter_inside_expected_is_refused_at_its_column(rubric: P
 
 def test_accuracy_threshold_written_as_a_percentage_is_refused(rubric: Path) -> None:
     text = edited(LAB9_TEXT, "threshold: 0.97", "threshold: 97")
-    assert (f"{rubric}:181:9: question 2.2, check 3 'accuracy on held-out digits' "
+    assert (f"{rubric}:185:9: question 2.2, check 3 'accuracy on held-out digits' "
             "(heldout_accuracy): threshold: 97 is out of range: should be less than or equal to 1 "
             "(a fraction: did you mean 0.97?)") in refusal(rubric, text)
 
 
 def test_calibration_margin_of_3_is_refused(rubric: Path) -> None:
     text = edited(LAB9_TEXT, "margin: 0.03}", "margin: 3}")
-    assert (f"{rubric}:182:62: question 2.2, check 3 'accuracy on held-out digits' "
+    assert (f"{rubric}:186:62: question 2.2, check 3 'accuracy on held-out digits' "
             "(heldout_accuracy): calibrate.margin: 3 is out of range: should be less than 1"
             ) in refusal(rubric, text)
 
@@ -199,16 +199,16 @@ def test_calibration_margin_not_below_the_threshold_is_refused(rubric: Path) -> 
     text = edited(edited(LAB9_TEXT, "threshold: 0.97", "threshold: 0.5"), "margin: 0.03}",
                   "margin: 0.6}")
     message = refusal(rubric, text)
-    assert (f"{rubric}:182:62: question 2.2, check 3 'accuracy on held-out digits' "
+    assert (f"{rubric}:186:62: question 2.2, check 3 'accuracy on held-out digits' "
             "(heldout_accuracy): margin 0.6 is not below the threshold 0.5: after calibration "
             "every answer would pass") in message
-    assert f"{rubric}:184:14: " in message and "tier min 0.9 is not below the threshold 0.5" \
+    assert f"{rubric}:188:14: " in message and "tier min 0.9 is not below the threshold 0.5" \
         in message
 
 
 def test_partial_credit_tier_above_the_threshold_is_refused(rubric: Path) -> None:
     text = edited(LAB9_TEXT, "{min: 0.90, fraction: 0.5}", "{min: 0.98, fraction: 0.5}")
-    assert (f"{rubric}:184:14: question 2.2, check 3 'accuracy on held-out digits' "
+    assert (f"{rubric}:188:14: question 2.2, check 3 'accuracy on held-out digits' "
             "(heldout_accuracy): tier min 0.98 is not below the threshold 0.97"
             ) in refusal(rubric, text)
 
@@ -276,7 +276,7 @@ def test_broken_draft_rubric_is_skipped_by_detection_with_a_note(tmp_path: Path)
     assert chosen.reason == "lab9: 6 of 6 headings found in student.ipynb"
     draft, scratch = sorted(chosen.skipped)
     assert draft.startswith(
-        f"skipped draft.yaml, which does not load: {rubrics / 'draft.yaml'}:46:9: question 1.1, "
+        f"skipped draft.yaml, which does not load: {rubrics / 'draft.yaml'}:47:9: question 1.1, "
         "check 3 'shape and labelling rule' (predicate): fn: reference function "
         "'synthetic_rule_violation' is not in reference/lab9.py (did you mean "
         "'synthetic_rule_violations'?)")

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from grader.checks.arrays import as_array, compare_arrays, shape_text
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.domains import check_inputs, describe
 from grader.checks.fields import artifact_name, reference_function
 from grader.probes import Arg, CallOp, FileArg, InputArg, LiteralArg, ProbeOp, Step, StudentArg
 
@@ -47,6 +48,46 @@ def resolve_args(specs: list[Any], ctx: PlanContext, inputs: dict[str, np.ndarra
             kernel_side.append(LiteralArg(spec))
             grader_side.append(spec)
     return kernel_side, grader_side
+
+
+def input_names(specs: list[Any]) -> list[str]:
+    """The names of the grader's inputs that rubric argument specs pass (directly or in a file)."""
+    names: list[str] = []
+    for spec in specs:
+        if isinstance(spec, str):
+            names.append(spec)
+        elif isinstance(spec, dict) and "npz" in spec:
+            names += list(spec["npz"].values())
+    return list(dict.fromkeys(names))
+
+
+def checked_inputs(ctx: PlanContext, fn: str | None, args: list[Any], state: dict[str, Any],
+                   *inputs_args: Any) -> dict[str, Any]:
+    """The inputs reference function `fn` makes, checked against the domain it states for those
+    the call passes (DomainError when outside: the grader's problem); `state["sampled"]` says what
+    they are, for reports."""
+    inputs = ctx.reference.call(fn, *inputs_args) if fn else {}
+    used = input_names(args)
+    if fn:
+        check_inputs(ctx.reference.domains(fn), inputs, used, fn)
+    state["inputs"] = inputs
+    state["sampled"] = ", ".join(describe(n, inputs[n]) for n in used if n in inputs)
+    return inputs
+
+
+def raised_on(r: OpResult, call: str, state: dict[str, Any]) -> str:
+    """'f(x) raised E: why (on x float64 (600, 784) in [0, 1])': the input that made it raise."""
+    sampled = state.get("sampled")
+    return r.failure_sentence(call) + (f" (on {sampled})" if sampled else "")
+
+
+def forbidden_verdict(call: str, hits: dict[str, int]) -> Verdict | None:
+    """The void verdict when the call ran code of a library the question forbids."""
+    if not hits:
+        return None
+    libraries = sorted({".".join(h.split(".")[:2]) for h in hits})
+    return Verdict(0.0, f"{call} runs {', '.join(libraries)} code, which this question forbids",
+                   voids_question=True)
 
 
 class OutputSpec(Params):
@@ -86,9 +127,8 @@ class CallSpec(Params):
 
 
 def plan_call(p: CallSpec, ctx: PlanContext, state: dict[str, Any]) -> CallOp:
-    inputs = ctx.reference.call(p.inputs, *p.inputs_args) if p.inputs else {}
+    inputs = checked_inputs(ctx, p.inputs, p.args, state, *p.inputs_args)
     kernel_args, grader_args = resolve_args(p.args, ctx, inputs, p.function)
-    state["inputs"] = inputs
     state["grader_args"] = grader_args
     return CallOp(p.function, tuple(kernel_args), seed=p.seed)
 
@@ -111,7 +151,7 @@ class CallCheck(CheckType):
     def score(self, p: Any, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]
         if not r.ok:
-            return Verdict.fail(r.failure_sentence(p.call_text()))
+            return Verdict.fail(raised_on(r, p.call_text(), ctx.plan_state))
         return self.score_call(p, ctx, r.data)
 
     def score_call(self, p: Any, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
@@ -226,55 +266,73 @@ class StepSpec(Params):
     keep: bool = Field(False, description="this step's return value is the prediction to score")
 
 
+class StepsSpec(Params):
+    """Instantiate the student's class and call its methods on grader inputs."""
+
+    cls: str = artifact_name("the student's class")
+    construct_args: list[Any] = Field([], description="its constructor's arguments")
+    steps: list[StepSpec] = Field(description="methods called in order")
+    inputs: str = reference_function("reference function -> {name: array}: the grader's inputs",
+                                     args="inputs_args")
+    inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
+    forbidden_modules: list[str] = Field([], description="library modules whose code must not "
+                                                         "run during the calls")
+
+    def call_text(self) -> str:
+        return f"{self.cls}({', '.join(map(repr, self.construct_args))})." + \
+            ".".join(f"{s.method}(...)" for s in self.steps)
+
+
+def plan_steps(p: StepsSpec, ctx: PlanContext, state: dict[str, Any],
+               extra: dict[str, np.ndarray] | None = None) -> CallOp:
+    """The call of `p.cls(*construct_args)` and its steps; `extra` inputs join the reference's."""
+    extra = extra or {}
+    passed = [a for s in p.steps for a in s.args if not (isinstance(a, str) and a in extra)]
+    inputs = {**checked_inputs(ctx, p.inputs, passed, state, *p.inputs_args), **extra}
+    steps = []
+    for s in p.steps:
+        kernel_args, _ = resolve_args(s.args, ctx, inputs, s.method)
+        steps.append(Step(s.method, tuple(kernel_args), chain=s.chain, keep=s.keep))
+    return CallOp(p.cls, tuple(LiteralArg(a) for a in p.construct_args),
+                  watch=tuple(p.forbidden_modules), steps=tuple(steps), result=False)
+
+
+def kept_prediction(p: StepsSpec, r: OpResult) -> np.ndarray | None:
+    """The value of the first step marked `keep`, as a flat array (None when there is none)."""
+    kept = [v for v, s in zip(r.data.get("steps", []), p.steps) if s.keep]
+    pred = as_array(kept[0]) if kept else None
+    return None if pred is None else pred.ravel()
+
+
 class ClassPredictions(CheckType):
     """Instantiate the student's class, call its methods; predictions must be acceptable labels."""
 
     name = "class_predictions"
 
-    class Params(Params):
-        cls: str = artifact_name("the student's class")
-        construct_args: list[Any] = Field([], description="its constructor's arguments")
-        steps: list[StepSpec] = Field(description="methods called in order")
-        inputs: str = reference_function("reference function -> {name: array}: the grader's "
-                                         "inputs", args="inputs_args")
-        inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
+    class Params(StepsSpec):
         acceptable: str = reference_function("reference function(*acceptable_args) -> one set of "
                                              "acceptable labels per point",
                                              args="acceptable_args")
         acceptable_args: list[str] = Field([], description="names from `inputs` passed to "
                                                            "`acceptable`")
-        forbidden_modules: list[str] = Field([], description="library modules whose code must "
-                                                             "not run during the calls")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
-        inputs = ctx.reference.call(p.inputs, *p.inputs_args)
-        state["inputs"] = inputs
-        steps = []
-        for s in p.steps:
-            kernel_args, _ = resolve_args(s.args, ctx, inputs, s.method)
-            steps.append(Step(s.method, tuple(kernel_args), chain=s.chain, keep=s.keep))
-        return [CallOp(p.cls, tuple(LiteralArg(a) for a in p.construct_args),
-                       watch=tuple(p.forbidden_modules), steps=tuple(steps), result=False)]
+        return [plan_steps(p, ctx, state)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]
-        call = f"{p.cls}({', '.join(map(repr, p.construct_args))})." + \
-            ".".join(f"{s.method}(...)" for s in p.steps)
+        call = p.call_text()
         if not r.ok:
-            return Verdict.fail(r.failure_sentence(call))
-        hits = r.data.get("forbidden_hits") or {}
-        if hits:
-            libraries = sorted({".".join(h.split(".")[:2]) for h in hits})
-            return Verdict(0.0, f"{call} runs {', '.join(libraries)} code, which this "
-                                "question forbids", voids_question=True)
-        kept = [v for v, s in zip(r.data.get("steps", []), p.steps) if s.keep]
-        pred = as_array(kept[0]) if kept else None
+            return Verdict.fail(raised_on(r, call, ctx.plan_state))
+        voided = forbidden_verdict(call, r.data.get("forbidden_hits") or {})
+        if voided:
+            return voided
+        pred = kept_prediction(p, r)
         inputs = ctx.plan_state["inputs"]
         acceptable = ctx.reference.call(p.acceptable, *[inputs[a] for a in p.acceptable_args],
                                         cache=False)
         if pred is None:
             return Verdict.fail(f"{call} returned no array of predictions")
-        pred = pred.ravel()
         if len(pred) != len(acceptable):
             return Verdict.fail(f"{call} returned {len(pred)} predictions for {len(acceptable)} "
                                 f"points")

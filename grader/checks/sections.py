@@ -30,12 +30,17 @@ class SectionRan(CheckType):
         section = ctx.section
         if not section.executed:
             return Verdict.fail(f"the section did not run: {section.not_run_reason}")
-        if section.errors:
-            e = section.errors[0]
-            more = f" (and {len(section.errors) - 1} more)" if len(section.errors) > 1 else ""
+        errors = section.student_errors
+        if errors:
+            e = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             return Verdict.fail(f"cell {e.cell_index} raised {e.ename}: "
                                 f"{first_line(e.evalue)}{more}")
-        return Verdict.ok(f"the section's {len(section.cell_indices)} code cells ran without error")
+        expected = len(section.errors) - len(errors)
+        also = " (an unchanged handout cell raised as expected with the grading data)" \
+            if expected else ""
+        return Verdict.ok(f"the section's {len(section.cell_indices)} code cells ran without "
+                          f"error{also}")
 
 
 class Figures(CheckType):
