@@ -4,7 +4,8 @@
 grader/commands/ and are imported only when named (`SUBCOMMANDS`). Heavy modules (the pipeline,
 torch) are imported only once the arguments are valid, so `grade --help` and input errors answer at
 once. Exit status: 0 all graded (or unchanged), 1 some notebook failed to grade, 2 unusable input
-(no such file, a rubric error with its file and line, a bad --data folder).
+(no such file, a rubric error with its file, line and column, a bad --data folder), 3 some question
+could not be checked for a reason on the instructor's side (left out of the scores, named).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ EXIT_UNUSABLE = 2
 
 
 # name -> "module:attribute" of a click command, imported only when that subcommand is named
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "init": "grader.commands.init:init",
+    "validate": "grader.commands.validate:validate",
+}
 
 
 class UsageProblem(click.ClickException):
@@ -59,8 +63,8 @@ def main() -> None:
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("notebooks", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--rubric", "rubric_path", type=click.Path(path_type=Path),
-              help="Rubric YAML (default: detected from the notebook's headings among "
-                   "rubrics/*.yaml).")
+              help="Rubric YAML, anywhere (default: detected from the notebook's headings "
+                   "among the rubrics/*.yaml that load).")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Folder with MNIST IDX "
               "files (default: scikit-learn's bundled digits resized to 28x28, offline).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
@@ -94,7 +98,9 @@ def run(notebooks: tuple[Path, ...], unsafe_no_sandbox: bool, debug: bool, **fla
     each, a gradebook, grades.csv and Gradescope results. A folder, a glob or several notebooks
     grade a class in parallel, skipping what is unchanged since the last run.
 
-    Exit status: 0 all graded (or unchanged), 1 some notebook failed to grade, 2 unusable input.
+    Exit status: 0 all graded (or unchanged), 1 some notebook failed to grade, 2 unusable input,
+    3 some question is a grader problem (left out of the scores until the rubric or reference is
+    fixed).
     """
     options = GradeOptions(paths=notebooks, confine=not unsafe_no_sandbox, **flags)
     try:

@@ -1,9 +1,17 @@
 """Expected values: calls into the instructor's reference module (trusted, grader process only).
 
-`Reference.call("train_conv1d", 4)` imports `reference.<module>` lazily, passes the data bundle to
+`Reference.call("train_conv1d", 4)` loads the module lazily: a bare name (`lab9`) is the grader's
+`reference.lab9`; an absolute path (a rubric's `reference: reference.py`, made absolute when the
+rubric is loaded) is that file, loaded under a private module name. It passes the data bundle to
 functions that take a `data` parameter, and memoises results in memory and, for slow functions
 (model training for threshold calibration), on disk under the cache directory, keyed by the function,
 its arguments, the data fingerprint, the reference source hash and the torch/numpy versions.
+
+A call that raises is a `ReferenceError_`. It is recorded in `Reference.failures` as the
+instructor's problem, so that scoring leaves the question out rather than charge the student, unless
+the call carried the student's values (checks pass `cache=False` for those) and raised `ValueError`
+or `TypeError`: that is how a reference function rejects a student's values ("expected 8 parameter
+arrays, got 6"), and the student's check fails with that sentence.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import os
 import pickle
@@ -23,9 +32,57 @@ from typing import Any
 
 from grader.data import DataBundle
 
+REFERENCE_PACKAGE = Path(__file__).resolve().parents[1] / "reference"
+
 
 class ReferenceError_(RuntimeError):
     """The reference module is missing a function or raised: an instructor-side problem."""
+
+
+def is_module_path(locator: str) -> bool:
+    """`reference.py`, `course/ridge/ref.py`: a file; `lab9`: a module of the grader's reference/."""
+    return locator.endswith(".py") or "/" in locator or os.sep in locator
+
+
+def reference_file(locator: str) -> Path:
+    """The file a reference locator names (without importing it)."""
+    return Path(locator) if is_module_path(locator) else REFERENCE_PACKAGE / f"{locator}.py"
+
+
+def reference_label(locator: str) -> str:
+    """How messages name the module: its path, or reference/<name>.py."""
+    return locator if is_module_path(locator) else f"reference/{locator}.py"
+
+
+def load_reference_module(locator: str) -> ModuleType:
+    """Import the reference module a locator names; raises ReferenceError_ saying why not."""
+    if not is_module_path(locator):
+        try:
+            return importlib.import_module(f"reference.{locator}")
+        except Exception as exc:
+            raise ReferenceError_(f"{reference_label(locator)}: {type(exc).__name__}: {exc}"
+                                  ) from exc
+    path = Path(locator)
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        raise ReferenceError_(f"{path}: cannot read the reference module: {exc.strerror}") from None
+    # private and content-addressed: a course's reference.py never shadows another's, and an
+    # edited file is loaded afresh; registered so that pickle and dataclasses can find it
+    name = "_nbgrade_reference_" + hashlib.sha256(str(path).encode() + source).hexdigest()[:16]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ReferenceError_(f"{path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise ReferenceError_(f"{path}: importing it raised {type(exc).__name__}: {exc}") from exc
+    return module
 
 
 def _versions() -> str:
@@ -41,7 +98,7 @@ def _versions() -> str:
 class Reference:
     """The reference module of one assignment, bound to one data bundle."""
 
-    SLOW_SECONDS = 2.0  # results that took longer than this are cached on disk
+    SLOW_SECONDS = 0.5  # results that took longer than this are cached on disk (1.3's trainings)
 
     def __init__(self, module_name: str, data: DataBundle, cache_dir: Path | None,
                  threads: int = 1) -> None:
@@ -52,30 +109,40 @@ class Reference:
         self._module: ModuleType | None = None
         self._memo: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
+        self.failures: list[str] = []  # the instructor's problems (see the module docstring)
+
+    @property
+    def label(self) -> str:
+        return reference_label(self.module_name)
 
     @property
     def module(self) -> ModuleType:
         if self._module is None:
-            try:
-                self._module = importlib.import_module(f"reference.{self.module_name}")
-            except ImportError as exc:
-                raise ReferenceError_(f"reference module reference/{self.module_name}.py: {exc}")
+            self._module = load_reference_module(self.module_name)
         return self._module
 
     def source_hash(self) -> str:
-        path = Path(inspect.getfile(self.module))
+        path = Path(self.module.__file__ or reference_file(self.module_name))
         return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
     def function(self, name: str) -> Any:
         fn = getattr(self.module, name, None)
         if fn is None or not callable(fn):
-            raise ReferenceError_(f"reference/{self.module_name}.py has no function '{name}'")
+            message = f"{self.label} has no function '{name}'"
+            self.failures.append(message)
+            raise ReferenceError_(message)
         return fn
+
+    def domains(self, name: str) -> dict[str, Any] | None:
+        """The input domains the reference states for its inputs function `name` (its module's
+        `DOMAINS`, see grader/checks/domains.py), or None when it states none."""
+        declared = getattr(self.module, "DOMAINS", None)
+        return declared.get(name) if isinstance(declared, dict) else None
 
     def call(self, name: str, *args: Any, cache: bool = True, **kwargs: Any) -> Any:
         """Call reference function `name`; memoised on (name, args) when args are hashable-ish."""
         fn = self.function(name)
-        if "data" in inspect.signature(fn).parameters:
+        if takes_data(fn):
             kwargs["data"] = self.data
         key = self._key(name, args, kwargs) if cache else None
         if key is not None and key in self._memo:
@@ -91,9 +158,10 @@ class Reference:
         try:
             value = fn(*args, **kwargs)
         except Exception as exc:
-            raise ReferenceError_(
-                f"reference/{self.module_name}.py: {name} raised {type(exc).__name__}: {exc}"
-            ) from exc
+            message = f"{self.label}: {name} raised {type(exc).__name__}: {exc}"
+            if cache or not isinstance(exc, (ValueError, TypeError)):
+                self.failures.append(message)
+            raise ReferenceError_(message) from exc
         seconds = time.perf_counter() - start
         self.timings[name] = self.timings.get(name, 0.0) + seconds
         if key is not None:
@@ -130,4 +198,12 @@ class Reference:
         digest = hashlib.sha256(
             f"{key}|{self.data.fingerprint}|{self.source_hash()}|{_versions()}".encode()
         ).hexdigest()[:32]
-        return self.cache_dir / "reference" / self.module_name / f"{digest}.pkl"
+        return self.cache_dir / "reference" / reference_file(self.module_name).stem / f"{digest}.pkl"
+
+
+def takes_data(fn: Any) -> bool:
+    """Whether a reference function has a `data` parameter (it then receives the data bundle)."""
+    try:
+        return "data" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False

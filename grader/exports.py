@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.report import atomic_write, safe_name
+from grader.results import GRADER_ERROR
 from grader.store import Gradebook, QuestionRow, SubmissionRow
 
 GRADES_CSV = "grades.csv"
@@ -39,13 +40,14 @@ def grades_table(gradebook: Gradebook, question_ids: list[str],
     columns = ["student", *qids, "total", "max", "status", "pending_manual", "reason"]
     rows = []
     for s in subs:
-        points = {q.question_id: q.points for q in per_student[s.student]}
+        points = {q.question_id: q.points for q in per_student[s.student]
+                  if q.status != GRADER_ERROR}  # not counted: an empty cell
         row = {"student": s.student, "total": _number(s.score), "max": f"{s.max_score:g}",
                "status": s.status, "pending_manual": f"{s.pending_manual:g}",
                "reason": s.reason.replace("\n", " ")[:300]}
         row.update({qid: _number(points.get(qid)) for qid in qids})
         rows.append(row)
-    max_score = subs[0].max_score if subs else 0.0
+    max_score = max((s.max_score for s in subs), default=0.0)
     graded = {s.student for s in subs}
     for student in roster or []:
         if student not in graded:
@@ -77,13 +79,18 @@ def gradescope_results(sub: SubmissionRow, questions: list[QuestionRow]) -> dict
         if q.not_run_reason:
             lines.insert(0, f"not run: {q.not_run_reason}")
         for e in q.errors:
-            lines.append(f"cell {e['cell_index']} raised {e['ename']}: {e['evalue']}")
+            said = f"cell {e['cell_index']} raised {e['ename']}: {e['evalue']}"
+            lines.append(f"{said} ({e['expected']})" if e.get("expected") else said)
         if q.manual_points:
             lines.append(f"{q.manual_points:g} more points are awarded by hand.")
+        counted = q.status != GRADER_ERROR
+        if not counted:
+            lines.insert(0, "Not counted: the grader could not check this question (its problem, "
+                            "not this notebook's); it is left out until the instructor fixes it.")
         tests.append({
             "name": f"{q.question_id} {q.title}",
-            "score": round(q.points, 4),
-            "max_score": q.max_points - q.manual_points,
+            "score": round(q.points, 4) if counted else 0.0,
+            "max_score": q.max_points - q.manual_points if counted else 0.0,
             "output": "\n".join(lines),
             "visibility": "visible",
         })

@@ -1,6 +1,7 @@
 """Notebook stage: a .ipynb path -> a validated v4 notebook and its question sections.
 
-Questions are located by the handout's headings in markdown cells, so students may add, remove or
+Questions are located by the handout's headings in markdown cells (failing that, by a heading line
+holding the question's title: a heading written without its number), so students may add, remove or
 reorder cells inside a section. A section runs from its heading cell to the next located heading; its
 artifacts are captured when execution reaches that boundary.
 """
@@ -30,6 +31,7 @@ class Section:
     end: int  # capture point: artifacts are captured before cell `end` runs
     found: bool
     note: str = ""
+    by_title: bool = False  # found by the question's title, its heading text being absent
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,20 @@ def _find_heading(cells: list, pattern: re.Pattern[str]) -> int | None:
     return None
 
 
+def _find_title(cells: list, title: str, taken: set[int | None]) -> int | None:
+    """Index of a markdown cell, not another question's heading, with a heading line that
+    contains the question's title (case and spacing aside), e.g. '### Centering the data'."""
+    words = [re.escape(w) for w in title.split()]
+    if not words:
+        return None
+    pattern = re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+    for i, cell in enumerate(cells):
+        if i not in taken and cell.cell_type == "markdown" and any(
+                pattern.search(h) for h in _heading_lines(cell.source)):
+            return i
+    return None
+
+
 def locate_sections(nb: nbformat.NotebookNode, questions: list[QuestionSpec]) -> list[Section]:
     """One Section per question, in rubric order.
 
@@ -113,6 +129,12 @@ def locate_sections(nb: nbformat.NotebookNode, questions: list[QuestionSpec]) ->
     """
     cells = nb.cells
     found = {q.id: _find_heading(cells, heading_pattern(q.heading)) for q in questions}
+    by_title = set()
+    for q in questions:  # a heading without its number: the question's title as a heading line
+        if found[q.id] is None:
+            found[q.id] = _find_title(cells, q.title, set(found.values()))
+            if found[q.id] is not None:
+                by_title.add(q.id)
     starts = sorted(i for i in found.values() if i is not None)
     sections = []
     for qi, q in enumerate(questions):
@@ -120,7 +142,7 @@ def locate_sections(nb: nbformat.NotebookNode, questions: list[QuestionSpec]) ->
         if idx is not None:
             later = [s for s in starts if s > idx]
             end = later[0] if later else len(cells)
-            sections.append(Section(q.id, idx, idx, end, True))
+            sections.append(Section(q.id, idx, idx, end, True, by_title=q.id in by_title))
             continue
         following = [found[n.id] for n in questions[qi + 1:] if found[n.id] is not None]
         end = following[0] if following else len(cells)

@@ -1,4 +1,4 @@
-"""What `grade` was asked to do: one options object, built once from the command line.
+"""What `grade` was asked to do: one options object per command, built once from the command line.
 
 Standard library only: the command line builds it before any heavy module is imported.
 """
@@ -35,3 +35,26 @@ class GradeOptions:
 
     def out_for(self, assignment: str) -> Path:
         return self.out_dir if self.out_dir is not None else Path("grades") / assignment
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """Every setting of one `grade validate` run."""
+
+    rubrics: tuple[Path, ...]  # rubric files; () means every rubric of the grader's rubrics/
+    solution: Path | None = None  # None: solution.ipynb next to each rubric, if there is one
+    data_dir: Path | None = None
+    train_limit: int | None = None
+    cell_timeout: float | None = None
+    reference_cache: Path | None = DEFAULT_CACHE
+    confine: bool = True
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    """Every setting of one `grade init` run."""
+
+    solution: Path
+    out: Path | None = None  # None: print the draft
+    reference: str = "reference.py"
+    force: bool = False  # overwrite `out`

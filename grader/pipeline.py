@@ -18,8 +18,9 @@ from grader.checks.base import ScoreContext
 from grader.config import GradeConfig
 from grader.execute import Execution, execute_notebook
 from grader.expected import Reference
+from grader.handout import handout_for, mark_expected_errors
 from grader.results import GradeResult, QuestionResult, SectionRecord
-from grader.score import score_question
+from grader.score import score_question, score_totals
 
 __all__ = ["Execution", "GradeConfig", "execute_notebook", "grade_notebook", "score_execution"]
 
@@ -39,9 +40,10 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
                              execution.fatal, start)
     reference = Reference(config.rubric.reference, config.data, config.cache_dir,
                           threads=config.rubric.limits.threads)
+    handout = handout_for(config.rubric.handout, config.rubric.folder, config.rubric.source_path)
     questions = []
     for q in config.rubric.questions:
-        record = execution.records[q.id]
+        record = mark_expected_errors(execution.records[q.id], handout)
         capture = execution.captures.get(q.id) or QuestionCapture(
             capture_error=record.not_run_reason or "not captured")
         ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},
@@ -76,13 +78,14 @@ def environment(config: GradeConfig) -> dict:
 def _result(config: GradeConfig, path: Path, student: str, sha: str,
             questions: list[QuestionResult], notes: list[str], start: float,
             fatal: str = "") -> GradeResult:
+    score, max_score = score_totals(questions)  # grader problems are in neither
     return GradeResult(
         assignment=config.rubric.assignment,
         student=student,
         notebook=str(path),
         notebook_sha256=sha,
-        score=sum(q.points for q in questions),
-        max_score=config.rubric.max_score,
+        score=score,
+        max_score=max_score,
         pending_manual=sum(q.manual_points for q in questions if q.status == "manual"),
         questions=questions,
         environment=environment(config),

@@ -157,12 +157,13 @@ class ModulesOp:
 class ForwardOp:
     """Run a torch model on the grader's input batch `input` (no gradients, by batches).
 
-    A `StudentArg` model is deep-copied first; a `Construct` is built. Before running: with
-    `random_weights_seed`, every parameter is replaced by normal(0, `random_scale`) float32 values
-    drawn from that seed; with `weights`, by the grader's input arrays of those keys; with `eval`,
-    the model is put in eval mode. Answers `shape` (of the output), `output` (the output array, or
-    its argmax over dimension 1 with `argmax`) and, with `random_weights_seed`, `params` (the arrays
-    loaded).
+    A `StudentArg` model is deep-copied first; a `Construct` is built. Before running: with `eval`,
+    the model is put in eval mode; with `random_weights_seed`, every parameter is replaced by
+    normal(0, `random_scale`) float32 values drawn from that seed, in the order the forward pass
+    first uses the parameters (the specification's layer order, whatever order the student
+    declared them in); with `weights`, by the grader's input arrays of those keys. Answers `shape`
+    (of the output), `output` (the output array, or its argmax over dimension 1 with `argmax`) and,
+    with `random_weights_seed`, `params` (the arrays loaded, in that order).
 
     With `Candidates`, answers `candidates` instead: per model tried, `name` and either `output`
     (its predicted labels, the argmax of its scores) or `error` (as an answer's `error`).
@@ -177,6 +178,27 @@ class ForwardOp:
     batch_size: int = 500
     argmax: bool = False
     tag: ClassVar[str] = "forward"
+
+
+@dataclass(frozen=True)
+class StructureOp:
+    """Trace one forward pass of a torch model (a deep copy, or a fresh `Construct`) on the
+    grader's batch `input`, in eval mode with `eval`, recording every torch call that consumed an
+    activation: module layers (through the functional calls they make) and functional ones alike.
+
+    Answers `calls` (in order, at most 400; each `fn` (the function's name), `module` ("Tensor"
+    for a tensor method), `args` and `kwargs` (an activation as `{"act": shape, "dtype"}`, a
+    parameter as `{"param": name, "shape"}`, another tensor as `{"tensor": shape, "dtype"}`,
+    literals as themselves, anything else as `{"other": class name}`), `out` (the shapes of the
+    tensors returned), `raised` (True on the call that raised)), `truncated`, `forward_error` (as
+    an answer's `error`, when the forward pass raised: the calls are those made until then) and
+    `params` (each `name`, `shape`, in order of first use).
+    """
+
+    model: StudentArg | Construct
+    input: str
+    eval: bool = True
+    tag: ClassVar[str] = "structure"
 
 
 @dataclass(frozen=True)
@@ -224,7 +246,7 @@ class CallsLogOp:
     tag: ClassVar[str] = "calls_log"
 
 
-ProbeOp = ValueOp | ModulesOp | ForwardOp | CallOp | FiguresOp | CallsLogOp
+ProbeOp = ValueOp | ModulesOp | ForwardOp | StructureOp | CallOp | FiguresOp | CallsLogOp
 OPERATIONS: tuple[type, ...] = typing.get_args(ProbeOp)
 
 

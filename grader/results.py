@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Status = Literal["pass", "partial", "fail", "error", "manual"]
+Status = Literal["pass", "partial", "fail", "error", "manual", "grader_error"]
+GRADER_ERROR: Status = "grader_error"  # the rubric's, reference's or grader's problem: not counted
+GRADER_PROBLEM = "grader problem, not the notebook's (left out of the score until fixed): "
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class CellError:
     evalue: str
     traceback: str  # ANSI-stripped text
     source: str  # the cell's source, for the report
+    expected: str = ""  # why an unchanged handout cell raising here costs nothing (grader/handout.py)
 
 
 @dataclass
@@ -48,6 +51,11 @@ class SectionRecord:
     executed: bool = False  # False when the kernel died or the notebook timed out before it
     not_run_reason: str = ""
 
+    @property
+    def student_errors(self) -> list[CellError]:
+        """The errors that are the student's: not those expected with the grading data."""
+        return [e for e in self.errors if not e.expected]
+
 
 @dataclass
 class CheckOutcome:
@@ -59,6 +67,8 @@ class CheckOutcome:
     points: float  # points earned
     max_points: float
     informational: bool = False  # 0-point notes ("softmax modifies its argument in place")
+    note: bool = False  # full marks, with a note on a difference that costs nothing
+    grader_problem: bool = False  # the grader's fault: excluded from points and maximum
 
 
 @dataclass
@@ -90,6 +100,13 @@ class GradeResult:
     fatal: str = ""  # set when the notebook could not be graded at all (unreadable, no kernel)
     notes: list[str] = field(default_factory=list)  # e.g. errors before the first question
 
+    @property
+    def grader_problems(self) -> list[tuple[str, str]]:
+        """(question id, why) of every question left out of the score as a grader problem."""
+        return [(q.id, next((c.message.removeprefix(GRADER_PROBLEM) for c in q.checks
+                             if c.grader_problem), ""))
+                for q in self.questions if q.status == GRADER_ERROR]
+
     def to_json_dict(self) -> dict[str, Any]:
         """The documented result contract (README, "Result JSON")."""
         return {
@@ -102,6 +119,8 @@ class GradeResult:
             "pending_manual": self.pending_manual,
             "fatal": self.fatal,
             "notes": self.notes,
+            "grader_problems": [{"question": qid, "message": message}
+                                for qid, message in self.grader_problems],
             "seconds": round(self.seconds, 3),
             "questions": [
                 {
@@ -118,6 +137,8 @@ class GradeResult:
                             "message": c.message,
                             "points": round(c.points, 4),
                             "max_points": c.max_points,
+                            "note": c.note,
+                            "grader_problem": c.grader_problem,
                         }
                         for c in q.checks
                     ],

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS questions (
     question_id TEXT NOT NULL,
     position INTEGER NOT NULL,
     title TEXT NOT NULL,
-    status TEXT NOT NULL,                 -- pass, partial, fail, error, manual
+    status TEXT NOT NULL,                 -- pass, partial, fail, error, manual, grader_error
     points REAL NOT NULL,
     max_points REAL NOT NULL,
     manual_points REAL NOT NULL DEFAULT 0,
@@ -129,6 +129,10 @@ def result_reason(result: GradeResult) -> str:
     """The one sentence the gradebook keeps: why grading failed, or what cut execution short."""
     if result.fatal:
         return result.fatal
+    problems = result.grader_problems
+    if problems:
+        ids = ", ".join(qid for qid, _ in problems)
+        return f"not counted (the grader's problem, not the notebook's): question {ids}"
     for q in result.questions:
         if q.section is not None and q.section.not_run_reason:
             return q.section.not_run_reason
@@ -222,7 +226,8 @@ class Gradebook:
                 status=q.status, points=q.points, max_points=q.max_points,
                 manual_points=q.manual_points,
                 messages=[{"name": c.name, "passed": c.passed, "message": c.message,
-                           "points": c.points, "max_points": c.max_points} for c in q.checks],
+                           "points": c.points, "max_points": c.max_points,
+                           "grader_problem": c.grader_problem} for c in q.checks],
                 errors=[{"cell_index": e.cell_index, "ename": e.ename, "evalue": e.evalue[:500]}
                         for e in (q.section.errors if q.section else [])],
                 seconds=q.section.seconds if q.section else 0.0,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -285,12 +285,15 @@ def _tie_structures(rng: np.random.Generator) -> tuple[list, list, list]:
     return train, labels, test
 
 
+_BG_CENTRES = [np.array([-30.0, 10.0 * c, 0, 0, 0]) for c in range(_N_CLASSES)]
+
+
 def _background_clusters(
     rng: np.random.Generator, n_train: int, n_test: int
 ) -> tuple[list, list, list]:
     """Return (train points, train labels, test points) scattered around one integer centre per
     class, all at negative axis-0 coordinates, away from the tie structures."""
-    centres = np.array([[-30.0, 10.0 * c, 0, 0, 0] for c in range(_N_CLASSES)])
+    centres = np.array(_BG_CENTRES)
     train_labels = [c % _N_CLASSES for c in range(n_train)]
     train = [centres[c] + rng.integers(-2, 3, _N_FEATURES) for c in train_labels]
     test = [
@@ -299,13 +302,30 @@ def _background_clusters(
     return train, train_labels, test
 
 
+EMBED_BASE, EMBED_MARK = 8.0, 60.0  # pixel values of embedded points, all within [0, 255]
+
+
+def _embed(points: list, centres: list) -> np.ndarray:
+    """Take 5-d points and the centre of each one's group; return them as 784-pixel images: the
+    offset from the centre in pixels 0-4 (plus 8), a mark of 60 in pixel 5 + the group's index.
+    Distances within a group are kept exactly; points of different groups are over 80 apart."""
+    groups = {tuple(c): i for i, c in enumerate(dict.fromkeys(tuple(c) for c in centres))}
+    images = np.zeros((len(points), MNIST_PIXELS))
+    for row, (point, centre) in enumerate(zip(points, centres, strict=True)):
+        images[row, :_N_FEATURES] = EMBED_BASE + np.asarray(point) - np.asarray(centre)
+        images[row, _N_FEATURES + groups[tuple(centre)]] = EMBED_MARK
+    return images
+
+
 def knn_tie_dataset(seed: int = 0) -> dict[str, Any]:
     """Take a seed; return a small k-NN problem with deliberate ties, for checking a student's
-    classifier against ``knn_acceptable_labels``.
+    classifier against ``knn_acceptable_labels``, as the assignment's data look: uint8 images of
+    784 pixels in 0..255.
 
-    Returns {"train_X": float64 (60,5), "train_y": int64 (60,), "test_X": float64 (20,5),
-    "k": 4}. Coordinates are whole numbers so distances tie exactly; 10 test points sit on
-    hand-made structures (2-2 votes, ties at the 4th distance), 10 near class clusters.
+    Returns {"train_X": uint8 (60,784), "train_y": int64 (60,), "test_X": uint8 (20,784),
+    "k": 4}. Within each group the coordinates are whole numbers so distances tie exactly; 10
+    test points sit on hand-made structures (2-2 votes, ties at the 4th distance), 10 near class
+    clusters (``_embed`` keeps the groups apart).
     """
     rng = np.random.default_rng(seed)
     tie_train, tie_labels, tie_test = _tie_structures(rng)
@@ -313,12 +333,25 @@ def knn_tie_dataset(seed: int = 0) -> dict[str, Any]:
     bg_train, bg_labels, bg_test = _background_clusters(rng, n_train, 20 - len(tie_test))
     train_order = rng.permutation(60)
     test_order = rng.permutation(20)
+    train, test = tie_train + bg_train, tie_test + bg_test
+    train_centres = [_tie_centre(p, tie_test) for p in tie_train] + [
+        _BG_CENTRES[c] for c in bg_labels]
+    test_centres = list(tie_test) + [_nearest_centre(p) for p in bg_test]
     return {
-        "train_X": np.array(tie_train + bg_train, dtype=np.float64)[train_order],
+        "train_X": _embed(train, train_centres).astype(np.uint8)[train_order],
         "train_y": np.array(tie_labels + bg_labels, dtype=np.int64)[train_order],
-        "test_X": np.array(tie_test + bg_test, dtype=np.float64)[test_order],
+        "test_X": _embed(test, test_centres).astype(np.uint8)[test_order],
         "k": _TIE_K,
     }
+
+
+def _tie_centre(point: np.ndarray, centres: list) -> np.ndarray:
+    """The tie structure (test point) a training point of ``_tie_structures`` was placed around."""
+    return min(centres, key=lambda c: float(np.abs(np.asarray(point) - c).sum()))
+
+
+def _nearest_centre(point: np.ndarray) -> np.ndarray:
+    return min(_BG_CENTRES, key=lambda c: float(np.abs(np.asarray(point) - c).sum()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,6 +611,7 @@ def digit_images_rule(digit_images: np.ndarray, data: Any) -> list[str]:
     return digit_images_violations(digit_images, data.train.images, data.train.labels)
 
 
+@lru_cache(maxsize=2)  # a bundle is hashed by identity; 1.2.x ask for it six times
 def train_pca(data: Any) -> dict[str, np.ndarray]:
     """PCA of the training split the notebook sees (``MNIST('.', download=True)``)."""
     return pca(data.train.images)
@@ -602,10 +636,12 @@ def reconstructions_between(lo: int, hi: int, digit_images: np.ndarray,
 
 
 def knn_vote_dataset(k: int = 4, seed: int = 1) -> dict[str, Any]:
-    """2.1: points whose nearest neighbour is outvoted by the next k-1: a classifier that ignores
-    num_neighbors (1-NN) gets them wrong. Far-apart groups, distinct distances (no ties)."""
+    """2.1: points whose nearest neighbour is outvoted by the next k-1 (a classifier that ignores
+    num_neighbors, 1-NN, gets them wrong), and points whose k nearest elect one class while the
+    k-1 or k+1 nearest tie (an off-by-one in k picks the smallest tied label, a wrong one). Far-
+    apart groups, distinct distances, as float64 images of 784 pixels in [0, 255] (``_embed``)."""
     rng = np.random.default_rng(seed)
-    train, labels, test = [], [], []
+    train, labels, test, train_centres = [], [], [], []
     for g in range(6):
         centre = np.zeros(5)
         centre[g % 5] = 100.0 * (g + 1)
@@ -617,32 +653,81 @@ def knn_vote_dataset(k: int = 4, seed: int = 1) -> dict[str, Any]:
         for j in range(k - 1):
             train.append(centre - (2.0 + 0.5 * j) * direction)
             labels.append(int(far))
-    return {"train_X": np.array(train), "train_y": np.array(labels, dtype=np.int64),
-            "test_X": np.array(test), "k": k}
+        train_centres += [centre] * k
+    for g in range(6, 9):  # only k decides: k-1 neighbours tie three ways, k+1 tie two ways
+        centre = np.zeros(5)
+        centre[g % 5] = 100.0 * (g + 1)
+        low, mid, high = sorted(int(c) for c in rng.choice(4, size=3, replace=False))
+        direction = np.eye(5)[(g + 1) % 5]
+        test.append(centre)
+        for distance, label in zip((1.0, 1.5, 2.0, 2.5, 3.0), (mid, low, high, high, mid)):
+            train.append(centre + distance * direction)
+            labels.append(label)
+        train_centres += [centre] * 5
+    return {"train_X": _embed(train, train_centres), "train_y": np.array(labels, dtype=np.int64),
+            "test_X": _embed(test, test), "k": k}
+
+
+def knn_training_data(data: Any) -> dict[str, np.ndarray]:
+    """2.1 on the assignment's own data: the provisioned training images exactly as the handout
+    loads them (``train_dataset.data.numpy()`` reshaped to (N, 784): uint8) and their labels."""
+    images = np.asarray(data.train.images)
+    return {"train_X": images.reshape(len(images), -1), "train_y": np.asarray(data.train.labels)}
+
+
+def knn_predict(train_X: np.ndarray, train_y: np.ndarray, test_X: np.ndarray, k: int,
+                chunk: int = 256) -> np.ndarray:
+    """Take training data (N,D), labels, test data (M,D) and k; return k-NN predictions (M,) on
+    float64 Euclidean distances (a tie of votes goes to the smallest label)."""
+    train = np.asarray(train_X, dtype=np.float64).reshape(len(train_X), -1)
+    test = np.asarray(test_X, dtype=np.float64).reshape(len(test_X), -1)
+    labels = np.asarray(train_y).reshape(-1)
+    predicted = []
+    for start in range(0, len(test), chunk):
+        d2 = _approx_squared_distances(train, test[start : start + chunk])
+        nearest = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        predicted += [int(np.bincount(labels[row]).argmax()) for row in nearest]
+    return np.array(predicted, dtype=np.int64)
+
+
+def calibration_knn_accuracy(limit: int, data: Any) -> float:
+    """Accuracy of the reference 3-NN, fitted on the provisioned training images, on the first
+    ``limit`` held-out images (deterministic: one run)."""
+    train = knn_training_data(data)
+    images = np.asarray(data.hidden.images)[:limit]
+    predicted = knn_predict(train["train_X"], train["train_y"], images.reshape(len(images), -1), 3)
+    return float(np.mean(predicted == np.asarray(data.hidden.labels)[:limit]))
 
 
 def softmax_inputs() -> dict[str, np.ndarray]:
-    """2.2.2: a large-score vector (overflows a naive softmax) and a small ordinary one."""
-    return {"big": np.array([1000.0, 1001.0, 999.0]), "small": np.array([0.5, -1.0, 2.0, 0.0])}
+    """2.2.2: scores as softmax gets them in the assignment (W x + b: 10 classes): one large
+    vector (overflows a naive softmax) and one ordinary."""
+    rng = np.random.default_rng(4)
+    return {"big": 1000.0 + rng.normal(size=N_DIGITS), "small": rng.normal(size=N_DIGITS)}
 
 
-def loss_inputs(seed: int = 5) -> dict[str, np.ndarray]:
-    """2.2.2: a small softmax-regression point: W (4, 6), b (4,), one-hot y (4,), x (6,)."""
+def loss_inputs(data: Any, seed: int = 5) -> dict[str, np.ndarray]:
+    """2.2.2: one point of the assignment's softmax regression: W (10, 784), b (10,) small random
+    weights, x a real training image as the handout gives it (pixels / 255, float64) and y its
+    one-hot label."""
     rng = np.random.default_rng(seed)
-    y = np.zeros(4)
-    y[2] = 1.0
-    return {"W": rng.normal(size=(4, 6)), "b": rng.normal(size=4), "y": y,
-            "x": rng.normal(size=6)}
+    image = np.asarray(data.train.images[0], dtype=np.float64).reshape(-1) / 255.0
+    return {"W": rng.normal(scale=0.01, size=(N_DIGITS, MNIST_PIXELS)),
+            "b": rng.normal(scale=0.01, size=N_DIGITS), "x": image,
+            "y": np.eye(N_DIGITS)[int(data.train.labels[0])]}
 
 
-def sgd_problem(seed: int = 3) -> dict[str, np.ndarray]:
-    """2.2.2: a small separable 3-class problem for running the student's SGD."""
-    rng = np.random.default_rng(seed)
-    centres = np.array([[2.0, 0, 0, 0, 0, 0], [0, 2.0, 0, 0, 0, 0], [0, 0, 2.0, 0, 0, 0]])
-    labels = rng.integers(0, 3, size=90)
-    Xs = centres[labels] + rng.normal(scale=0.4, size=(90, 6))
-    ys = np.eye(3)[labels]
-    return {"Xs": Xs, "ys": ys}
+SGD_ROWS = 600
+
+
+def sgd_data(rows: int = SGD_ROWS, data: Any = None) -> dict[str, np.ndarray]:
+    """2.2.2: a problem of the assignment's kind for running the student's SGD: the first ``rows``
+    provisioned training images as the handout prepares them (flattened, / 255., float64) with
+    one-hot float64 labels; a training split smaller than ``rows`` is cycled."""
+    order = np.arange(rows) % len(data.train.images)
+    images = np.asarray(data.train.images)[order]
+    return {"Xs": images.reshape(rows, -1) / 255.0,
+            "ys": np.eye(N_DIGITS)[np.asarray(data.train.labels)[order]]}
 
 
 def sgd_train_accuracy(result: Any, Xs: np.ndarray, ys: np.ndarray) -> float:
@@ -657,10 +742,11 @@ def softmax_predict(W: np.ndarray, b: np.ndarray, images_uint8: np.ndarray) -> n
     return np.argmax(X @ np.asarray(W, dtype=np.float64).T + np.asarray(b).reshape(-1), axis=1)
 
 
-def calibration_softmax_accuracy(data: Any) -> float:
-    """Held-out accuracy of the handout's SGD (20 epochs, lr 1e-3, seed 0) on ``data``."""
+def calibration_softmax_accuracy(data: Any, seed: int = 0) -> float:
+    """Held-out accuracy of the handout's SGD (20 epochs, lr 1e-3, initial weights from ``seed``)
+    on ``data``."""
     X = data.train.images.reshape(len(data.train.images), -1) / 255.0
-    W, b = sgd(X, np.eye(N_DIGITS)[data.train.labels], seed=0)
+    W, b = sgd(X, np.eye(N_DIGITS)[data.train.labels], seed=seed)
     return softmax_accuracy(W, b, data.hidden.images, data.hidden.labels)
 
 
@@ -669,7 +755,40 @@ def image_batch(n: int = 6, seed: int = 2) -> np.ndarray:
     return np.random.default_rng(seed).random((n, 1, MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
 
 
-def calibration_cnn_accuracy(data: Any) -> float:
-    """Held-out accuracy of the reference CNN trained as the handout suggests on ``data``."""
-    params = train_cnn(data.train.images, data.train.labels)
+def calibration_cnn_accuracy(data: Any, seed: int = 0) -> float:
+    """Held-out accuracy of the reference CNN trained as the handout suggests on ``data`` (initial
+    weights and shuffling from ``seed``)."""
+    params = train_cnn(data.train.images, data.train.labels, seed=seed)
     return float(np.mean(predict_cnn(params, data.hidden.images) == data.hidden.labels))
+
+
+# What the grader's inputs sample: the assignment's own data and the handout's docstrings
+# (grader/checks/domains.py). Pixels are uint8 0..255 as loaded, or float64 in [0, 1] after / 255.
+_PIXELS = {"dtype": ["uint8", "float64"], "shape": [[1, None], MNIST_PIXELS], "min": 0, "max": 255,
+           "about": "train_X / test_X as the handout loads them: (N, 784) pixels"}
+_KNN = {"train_X": _PIXELS, "test_X": _PIXELS, "train_y": {"dtype": "int64", "shape": [[1, None]]},
+        "k": {"shape": []}}
+_SCORES = {"dtype": "float64", "shape": [N_DIGITS],
+           "about": "softmax gets W x + b: 10 class scores"}
+DOMAINS = {
+    "knn_tie_dataset": _KNN,
+    "knn_vote_dataset": _KNN,
+    "knn_training_data": _KNN,
+    "softmax_inputs": {"big": _SCORES, "small": _SCORES},
+    "loss_inputs": {
+        "W": {"dtype": "float64", "shape": [N_DIGITS, MNIST_PIXELS]},
+        "b": {"dtype": "float64", "shape": [N_DIGITS]},
+        "x": {"dtype": "float64", "shape": [MNIST_PIXELS], "min": 0, "max": 1,
+              "about": "one image of train_X / 255."},
+        "y": {"dtype": "float64", "shape": [N_DIGITS], "min": 0, "max": 1},
+    },
+    "sgd_data": {
+        # the handout's SGD runs on 60,000 rows: a student may monitor the loss on a sample of
+        # several hundred, so the grader's problems have at least 600
+        "Xs": {"dtype": "float64", "shape": [[SGD_ROWS, None], MNIST_PIXELS], "min": 0, "max": 1,
+               "about": "train_X / 255.: (N, 784) float64, N = 60,000 in the handout"},
+        "ys": {"dtype": "float64", "shape": [[SGD_ROWS, None], N_DIGITS], "min": 0, "max": 1},
+    },
+    "image_batch": {"batch": {"dtype": "float32", "shape": [[1, None], 1, MNIST_SIDE, MNIST_SIDE],
+                              "min": 0, "max": 1, "about": "MNIST images as ToTensor gives them"}},
+}

@@ -386,8 +386,36 @@ def behaviour_inputs_2d(n: int = 8, seed: int = 11) -> np.ndarray:
     return rng.random((n, 1, 28, 28), dtype=np.float32)
 
 
-def calibration_convnet_accuracy(data) -> float:  # data: grader.data.DataBundle
-    """Held-out accuracy of the reference 2.2 ConvNet trained as the handout says on `data`."""
-    params = train_mnist_convnet(data.train.images, data.train.labels)
+def mnist_file_arrays(data) -> dict[str, np.ndarray]:  # data: grader.data.DataBundle
+    """2.1: the arrays of the provisioned ``mnist_test.npz`` as the notebook finds it: X (N, 784)
+    uint8 and y (N,) int64, the real data in its real dtype."""
+    images = np.asarray(data.test.images)
+    return {"X": images.reshape(len(images), -1), "y": np.asarray(data.test.labels)}
+
+
+def calibration_convnet_accuracy(data, seed: int = 0) -> float:  # data: grader.data.DataBundle
+    """Held-out accuracy of the reference 2.2 ConvNet trained as the handout says on `data`,
+    from the initial weights of ``torch.manual_seed(seed)``."""
+    params = train_mnist_convnet(data.train.images, data.train.labels, seed=seed)
     pred = predict_mnist_convnet(params, data.hidden.images)
     return float(np.mean(pred == data.hidden.labels))
+
+
+# What the grader's inputs sample: the assignment's own data (grader/checks/domains.py).
+_MNIST_FILE = {
+    "X": {"dtype": "uint8", "shape": [[1, None], 784], "min": 0, "max": 255,
+          "about": "mnist_*.npz as the handout provides it: X (N, 784) uint8 pixels"},
+    "y": {"dtype": "int64", "shape": [[1, None]], "min": 0, "max": 9},
+}
+DOMAINS = {
+    "behaviour_inputs_1d": {"batch": {
+        "dtype": "float32", "shape": [[1, None], 1, SYNTHETIC_WIDTH], "min": -1, "max": 1,
+        "about": "1.1's X: (N, 1, 20) float32 values in {-1, -0.5, 0, 0.5, 1}"}},
+    "synthetic_head": {"batch": {"dtype": "float32", "shape": [[1, None], 1, SYNTHETIC_WIDTH],
+                                 "min": -1, "max": 1}},
+    "behaviour_inputs_2d": {"batch": {
+        "dtype": "float32", "shape": [[1, None], 1, MNIST_SIDE, MNIST_SIDE], "min": 0, "max": 1,
+        "about": "2.1's X_trn: (N, 1, 28, 28) float32 pixels in [0, 1]"}},
+    "npz_arrays": _MNIST_FILE,
+    "mnist_file_arrays": _MNIST_FILE,
+}

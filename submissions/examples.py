@@ -7,6 +7,9 @@ Takes the text files under `submissions/src/` (format in `submissions/src/README
   src/<assignment>/<student>.md  one example student: answers by slot name, optionally starting
                                  from another student's answers (`based_on`) and leaving slots
                                  out (`omit`)
+  src/starter/<assignment>.md    the handout's starter code in each slot: the blank handout as
+                                 distributed, built into rubrics/handouts/<assignment>.ipynb with
+                                 each cell's role in its metadata (grader/handout.py reads it)
 
 and returns plain data: `answers(assignment, student)` (slot -> source, None for a slot left
 out), `notebook_cells(assignment, answers)` ((kind, source) pairs, as tests build notebooks),
@@ -34,8 +37,9 @@ NOTEBOOK_FOLDERS = {"lab9": ".", "hw2": "hw2"}
 KINDS = {"python": "code", "markdown": "markdown"}  # fence language -> notebook cell kind
 MARKER = re.compile(r"<!--\s*(\w+)\s*-->")
 FENCE = re.compile(r"(`{3,})(.*)")
-NAMED_FENCE = re.compile(r"(python|markdown)\s+(given|answer)=(\w+)")
-STUDENT_KEYS = {"about", "based_on", "omit"}
+NAMED_FENCE = re.compile(r"(python|markdown)\s+(given|answer)=(\w+)(?:\s+handout_data=([\d,-]+))?")
+HANDOUTS = HERE.parent / "rubrics" / "handouts"  # the blank handouts the grader reads
+STUDENT_KEYS = {"about", "based_on", "omit", "lose"}  # lose: the fidelity corpus
 
 Cells = list[tuple[str, str]]
 
@@ -52,7 +56,7 @@ class Cell:
     name: str
     source: str
     slot: bool
-
+    handout_data: tuple[int, ...] = ()  # lines that hold the handout's own data sizes
 
 @dataclass(frozen=True)
 class Block:
@@ -62,6 +66,7 @@ class Block:
     role: str
     name: str
     source: str
+    handout_data: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,11 +121,22 @@ def _read(path: Path) -> tuple[dict, list[tuple[int, str | Block]]]:
         if named is None:  # a fence inside prose, kept whole: no '<!-- name -->' in it counts
             body.append((i + 1, "\n".join(lines[i:close + 1])))
         else:
-            language, role, name = named.groups()
+            language, role, name, data_lines = named.groups()
             body.append((i + 1, Block(KINDS[language], role, name,
-                                      "\n".join(lines[i + 1:close]).strip("\n"))))
+                                      "\n".join(lines[i + 1:close]).strip("\n"),
+                                      _line_numbers(data_lines))))
         i = close + 1
     return meta, body
+
+
+def _line_numbers(text: str | None) -> tuple[int, ...]:
+    """'3-6,9' -> (3, 4, 5, 6, 9)."""
+    numbers: list[int] = []
+    for part in (text or "").split(","):
+        if part:
+            lo, _, hi = part.partition("-")
+            numbers += range(int(lo), int(hi or lo) + 1)
+    return tuple(numbers)
 
 
 def read_handout(path: Path) -> tuple[Cell, ...]:
@@ -159,7 +175,8 @@ def read_handout(path: Path) -> tuple[Cell, ...]:
                                   "empty (answers live in the students' files)")
             if item.role == "given" and not item.source:
                 raise SourceError(f"{_where(path, line)}: given cell {item.name!r} is empty")
-            add(Cell(item.kind, item.name, item.source, slot=item.role == "answer"), line)
+            add(Cell(item.kind, item.name, item.source, slot=item.role == "answer",
+                     handout_data=item.handout_data), line)
         elif (marker := MARKER.fullmatch(item)) is not None:
             end_prose()
             prose = (marker.group(1), [], line)
@@ -172,10 +189,11 @@ def read_handout(path: Path) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def read_answers(path: Path, slots: dict[str, str],
-                 seen: tuple[Path, ...] = ()) -> dict[str, str | None]:
+def read_answers(path: Path, slots: dict[str, str], seen: tuple[Path, ...] = (),
+                 with_given: bool = False) -> dict[str, str | None]:
     """One student's answers (slot -> source, None for a slot left out) from `path`, given the
-    handout's `slots` (name -> kind); `based_on` names a student file in the same folder."""
+    handout's `slots` (name -> kind); `based_on` names a student file in the same folder. With
+    `with_given`, a block `given=<name>` replaces that handout cell: answers["given:<name>"]."""
     if not path.is_file():
         where = f"{_where(seen[-1], 1)}: " if seen else ""
         raise SourceError(f"{where}no such student file {path}")
@@ -188,7 +206,7 @@ def read_answers(path: Path, slots: dict[str, str],
         base_path = path.with_name(f"{base}.md")
         if base_path in (*seen, path):
             raise SourceError(f"{_where(path, 1)}: based_on {base!r} makes a cycle")
-        answers = read_answers(base_path, slots, (*seen, path))
+        answers = read_answers(base_path, slots, (*seen, path), with_given)
     omit = meta.get("omit") or []
     if not isinstance(omit, list):
         raise SourceError(f"{_where(path, 1)}: omit must be a list of slots, like [ex11, ex12]")
@@ -202,6 +220,9 @@ def read_answers(path: Path, slots: dict[str, str],
             if FENCE.match(item):
                 raise SourceError(f"{_where(path, line)}: a fenced block here needs "
                                   "'answer=<slot>' (notes go outside fences)")
+            continue
+        if item.role == "given" and with_given:  # the corpus: a handout cell written otherwise
+            answers[f"given:{item.name}"] = item.source
             continue
         if item.role != "answer" or item.name not in slots:
             raise SourceError(f"{_where(path, line)}: {item.role}={item.name} is no answer slot "
@@ -265,11 +286,13 @@ def notebook_cells(assignment: str, answers: dict[str, str | None]) -> Cells:
     wanted = slots(assignment)
     if missing := [s for s in wanted if s not in answers]:
         raise KeyError(f"no answer for {assignment} slot(s) {missing} (None leaves one out)")
-    if unknown := sorted(set(answers) - set(wanted)):
+    given_names = {f"given:{c.name}" for c in handout(assignment) if not c.slot}
+    if unknown := sorted(set(answers) - set(wanted) - given_names):
         raise KeyError(f"{assignment} has no answer slot(s) {unknown}")
     cells: Cells = []
     for cell in handout(assignment):
-        source = answers[cell.name] if cell.slot else cell.source
+        source = answers[cell.name] if cell.slot else answers.get(f"given:{cell.name}",
+                                                                   cell.source)
         if source is not None:
             cells.append((cell.kind, source))
     return cells
@@ -297,12 +320,41 @@ def example_notebooks(root: Path = HERE) -> list[Example]:
             for student in students(assignment)]
 
 
+def starter_answers(assignment: str) -> dict[str, str | None]:
+    """The handout's starter code, slot by slot (src/starter/<assignment>.md)."""
+    return read_answers(SOURCES / "starter" / f"{assignment}.md", slots(assignment))
+
+
+def handout_notebook(assignment: str) -> nbformat.NotebookNode:
+    """The blank handout as distributed: given cells and starter code, each cell's metadata
+    `nbgrade` saying its `role` ("given" or "starter"), `name` and, for given cells that check
+    the handout's own data, `handout_data_lines` (1-based)."""
+    starter = starter_answers(assignment)
+    cells = []
+    for cell in handout(assignment):
+        source = starter[cell.name] if cell.slot else cell.source
+        if source is not None:
+            cells.append((cell.kind, source))
+    nb = build_notebook(f"handout-{assignment}", cells)
+    kept = [c for c in handout(assignment) if not c.slot or starter[c.name] is not None]
+    for nb_cell, cell in zip(nb.cells, kept, strict=True):
+        meta = {"role": "starter" if cell.slot else "given", "name": cell.name}
+        if cell.handout_data:
+            meta["handout_data_lines"] = list(cell.handout_data)
+        nb_cell.metadata["nbgrade"] = meta
+    return nb
+
+
 def expected_notebooks(root: Path = HERE) -> dict[Path, str]:
-    """Each example notebook's path under `root` -> the exact text its sources give."""
+    """Each example notebook's path under `root` -> the exact text its sources give; and each
+    blank handout's, in rubrics/handouts/."""
     texts = {}
     for example in example_notebooks(root):
         cells = notebook_cells(example.assignment, answers(example.assignment, example.student))
         texts[example.path] = nbformat.writes(build_notebook(example.student, cells)) + "\n"
+    for assignment in NOTEBOOK_FOLDERS:
+        path = HANDOUTS / f"{assignment}.ipynb"
+        texts[path] = nbformat.writes(handout_notebook(assignment)) + "\n"
     return texts
 
 

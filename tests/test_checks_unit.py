@@ -17,11 +17,10 @@ from grader.capture import CaptureError, read_probe_answer
 from grader.checks import registry
 from grader.checks.base import OpResult, PlanContext, ScoreContext
 from grader.checks.forbidden import find_forbidden
-from grader.checks.modules import LayerSpec, match_layers
 from grader.expected import Reference
 from grader.notebook import heading_pattern, locate_sections
 from grader.results import SectionRecord
-from grader.rubric import QuestionSpec, RubricError, parse_rubric
+from grader.rubric import QuestionSpec, load_rubric
 from reference.lab9 import synthetic_data
 
 FORBIDDEN = ["numpy.cov", "sklearn.neighbors"]
@@ -153,118 +152,6 @@ def test_missing_last_heading_is_graded_at_the_end_of_the_notebook() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# rubric errors
-# --------------------------------------------------------------------------------------------
-
-RUBRIC_HEAD = """\
-assignment: t
-title: T
-reference: lab9
-questions:
-"""
-
-
-def rubric_error(questions: str) -> str:
-    with pytest.raises(RubricError) as info:
-        parse_rubric(RUBRIC_HEAD + textwrap.dedent(questions), Path("rubrics/broken.yaml"))
-    return str(info.value)
-
-
-def test_valid_rubric_parses_and_records_its_hash() -> None:
-    rubric = parse_rubric(RUBRIC_HEAD + textwrap.dedent("""\
-          - id: 1.1
-            title: Q
-            heading: Exercise 1.1
-            points: 2
-            checks:
-              - {type: section_ran, points: 2}
-        """), Path("rubrics/ok.yaml"))
-    assert rubric.questions[0].id == "1.1" and rubric.max_score == 2
-    assert len(rubric.sha256) == 64 and rubric.source_path == "rubrics/ok.yaml"
-
-
-def test_typo_in_a_check_parameter_names_file_and_line() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 4
-            checks:
-              - type: value_matches
-                points: 4
-                artifact: X
-                expected: [{fn: synthetic_data, index: 0}]
-                atoll: 0
-        """)
-    assert "rubrics/broken.yaml:14:" in message  # line 14: `atoll: 0`
-    assert "atoll" in message and "value_matches" in message
-
-
-def test_typo_nested_inside_a_check_parameter_names_its_line() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 4
-            checks:
-              - type: value_matches
-                points: 4
-                artifact: X
-                expected:
-                  - {fn: synthetic_data, indx: 0}
-        """)
-    assert "rubrics/broken.yaml:14:" in message and "indx" in message
-
-
-def test_unknown_check_type_names_file_line_and_known_types() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 1
-            checks:
-              - type: section_ran
-                points: 0
-              - type: sectoin_ran
-                points: 1
-        """)
-    assert "rubrics/broken.yaml:12:" in message  # line 12: `- type: sectoin_ran`
-    assert "unknown check type 'sectoin_ran'" in message and "section_ran" in message
-
-
-def test_points_that_do_not_add_up_name_the_question_and_its_line() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 1
-            checks:
-              - {type: section_ran, points: 1}
-          - id: "1.2"
-            title: Q2
-            heading: Exercise 1.2
-            points: 10
-            checks:
-              - {type: section_ran, points: 3}
-            manual: {points: 5}
-        """)
-    assert "rubrics/broken.yaml:11:" in message  # line 11: `- id: "1.2"`
-    assert "question 1.2" in message and "10" in message and "8" in message
-
-
-def test_requires_naming_an_unknown_check_is_an_error() -> None:
-    message = rubric_error("""\
-          - id: "1.1"
-            title: Q
-            heading: Exercise 1.1
-            points: 1
-            checks:
-              - {type: section_ran, points: 1, requires: [no such check]}
-        """)
-    assert "rubrics/broken.yaml:5:" in message and "no such check" in message
-
-
-# --------------------------------------------------------------------------------------------
 # capture.read_probe_answer
 # --------------------------------------------------------------------------------------------
 
@@ -349,88 +236,8 @@ def test_malformed_json_answer_is_rejected(tmp_path: Path, text: str, problem: s
 
 
 # --------------------------------------------------------------------------------------------
-# modules.match_layers
-# --------------------------------------------------------------------------------------------
-
-
-def layer(kind: str, **attrs: object) -> dict:
-    return {"path": kind.lower(), "type": kind, "attrs": attrs}
-
-
-CONV1D_SPEC = [
-    LayerSpec(type="Conv1d", attrs={"in_channels": 1, "out_channels": [3, 4], "kernel_size": 5,
-                                    "padding": 2}),
-    LayerSpec(type="ReLU", optional=True),
-    LayerSpec(type=["MaxPool1d", "AdaptiveMaxPool1d"], optional=True),
-    LayerSpec(type="Flatten", optional=True),
-    LayerSpec(type="Linear", attrs={"out_features": 1}),
-]
-
-
-def conv1d(out_channels: int = 3, padding: int = 2) -> dict:
-    return layer("Conv1d", in_channels=1, out_channels=out_channels, kernel_size=[5],
-                 stride=[1], padding=[padding])
-
-
-def test_handout_sequential_matches_the_spec() -> None:
-    layers = [conv1d(), layer("ReLU"), layer("MaxPool1d", kernel_size=20, stride=20),
-              layer("Flatten"), layer("Linear", in_features=3, out_features=1)]
-    assert match_layers(layers, CONV1D_SPEC) == []
-
-
-def test_functional_relu_pool_and_flatten_may_be_missing() -> None:
-    layers = [conv1d(4), layer("Linear", in_features=4, out_features=1)]
-    assert match_layers(layers, CONV1D_SPEC) == []
-
-
-def test_alternative_layer_type_is_accepted() -> None:
-    layers = [conv1d(), layer("ReLU"), layer("AdaptiveMaxPool1d", output_size=1),
-              layer("Linear", in_features=3, out_features=1)]
-    assert match_layers(layers, CONV1D_SPEC) == []
-
-
-def test_wrong_padding_is_named() -> None:
-    layers = [conv1d(padding=0), layer("ReLU"), layer("MaxPool1d", kernel_size=16),
-              layer("Flatten"), layer("Linear", in_features=3, out_features=1)]
-    (problem,) = match_layers(layers, CONV1D_SPEC)
-    assert "padding=2" in problem and "Conv1d" in problem
-
-
-def test_filter_count_outside_the_alternatives_is_named() -> None:
-    layers = [conv1d(5), layer("Linear", in_features=5, out_features=1)]
-    (problem,) = match_layers(layers, CONV1D_SPEC)
-    assert "out_channels=[3, 4]" in problem
-
-
-def test_missing_required_layer_is_named() -> None:
-    problems = match_layers([conv1d(), layer("ReLU")], CONV1D_SPEC)
-    assert problems == ["expected a Linear layer, found nothing"]
-
-
-def test_extra_layers_are_named() -> None:
-    layers = [conv1d(), layer("Linear", in_features=3, out_features=1), layer("Sigmoid")]
-    (problem,) = match_layers(layers, CONV1D_SPEC)
-    assert problem.startswith("unexpected extra layers") and "Sigmoid" in problem
-
-
-def test_wrong_layer_in_place_of_a_required_one_is_named() -> None:
-    layers = [layer("Conv2d", in_channels=1, out_channels=3, kernel_size=[5, 5], padding=[2, 2]),
-              layer("Linear", in_features=3, out_features=1)]
-    problems = match_layers(layers, CONV1D_SPEC)
-    assert problems and "expected a Conv1d layer, found Conv2d" in problems[0]
-
-
-def test_tuple_attributes_match_a_scalar_spec_and_tuple_alternatives() -> None:
-    spec = [LayerSpec(type="MaxPool2d", attrs={"kernel_size": 2, "stride": [[2, 2], 2]})]
-    assert match_layers([layer("MaxPool2d", kernel_size=[2, 2], stride=[2, 2])], spec) == []
-    assert match_layers([layer("MaxPool2d", kernel_size=2, stride=2)], spec) == []
-    assert match_layers([layer("MaxPool2d", kernel_size=[2, 3], stride=2)], spec) != []
-
-
-# --------------------------------------------------------------------------------------------
 # arrays.value_matches: candidate names and what the sentence says about them
 # --------------------------------------------------------------------------------------------
-
 
 
 def score_value_matches(artifact: str | list[str], assigned: list[str],
@@ -474,3 +281,21 @@ def test_missing_value_is_not_said_to_be_assigned_in_the_section() -> None:
     said = score_value_matches("X", ["W", "N"], {})
     assert said.startswith("FAIL no 'X' found at the end of the section"), said
     assert "assigned there: X" not in said, said
+
+
+# --------------------------------------------------------------------------------------------
+# notebook.locate_sections: headings written without their numbers
+# --------------------------------------------------------------------------------------------
+
+
+def test_heading_without_its_number_is_found_by_the_questions_title() -> None:
+    rubric = load_rubric(Path(__file__).resolve().parents[1] / "rubrics" / "hw2.yaml")
+    nb = build_notebook([("md", "### Familiarize yourself with the data [5pt]"),
+                         ("code", "digit_images = 0"),
+                         ("md", "Now centering the data, as asked:"),  # prose, not a heading
+                         ("md", "### Question 1.2.1 Centering the data [5pt]"),
+                         ("code", "data_mean = 0")])
+    found = {s.question_id: s for s in locate_sections(nb, rubric.questions[:3])}
+    assert (found["1.1"].found, found["1.1"].heading_cell) == (True, 0)
+    assert (found["1.2.1"].found, found["1.2.1"].heading_cell) == (True, 3)
+    assert not found["1.2.2"].found

@@ -370,7 +370,7 @@ def test_forged_saved_outputs_earn_nothing_1_2(grade_hostile) -> None:
     assert q12.section.stdout == ""  # outputs are produced by re-executing, never read
     assert (q12.status, q12.points) == ("fail", 0), verdicts(r)
     assert check_outcome(r, "1.2", LAYERS).message == (
-        "reading 'model' raised LookupError: name 'model' is not defined")
+        "running 'model' on the grader's inputs raised LookupError: name 'model' is not defined")
 
 
 # ============================================================================================

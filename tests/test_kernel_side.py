@@ -27,6 +27,7 @@ from grader.probes import (
     ProbeOp,
     Request,
     Step,
+    StructureOp,
     StudentArg,
     TupleArg,
     ValueOp,
@@ -317,3 +318,19 @@ def test_run_reads_a_request_and_writes_answers_the_grader_accepts(
     got = read_probe_answer(tmp_path / "out.json", tmp_path / "out.npz", 2**20)
     assert np.array_equal(got["0:0"]["value"], np.eye(2))
     assert got["0:1"]["result"] == 3.0 and got["figures"]["figures"] == []
+
+
+def test_structure_of_a_non_model_says_what_it_is() -> None:
+    got = probe(StructureOp(StudentArg("model"), "x"), {"model": [1, 2]},
+                x=np.zeros((2, 1, 20), dtype=np.float32))
+    assert not got["ok"] and "it is a list, not a torch model" in got["error"]["evalue"]
+
+
+def test_structure_records_each_layer_call_with_its_parameters() -> None:
+    got = probe(StructureOp(StudentArg("m"), "x"), {"m": small_cnn()},
+                x=np.zeros((2, 1, 20), dtype=np.float32))
+    assert [c["fn"] for c in got["calls"]] == ["conv1d", "relu", "max_pool1d", "flatten",
+                                               "linear"]
+    assert got["calls"][0]["args"][1] == {"param": "0.weight", "shape": [3, 1, 5]}
+    assert [p["name"] for p in got["params"]] == ["0.weight", "0.bias", "4.weight", "4.bias"]
+    assert got["forward_error"] is None

@@ -27,6 +27,7 @@ from grader.probes import (
     ModulesOp,
     Request,
     Step,
+    StructureOp,
     StudentArg,
     TupleArg,
     ValueOp,
@@ -50,6 +51,8 @@ EXAMPLES = {  # every operation, with every field away from its default
                    steps=(Step("fit", (InputArg("x"), InputArg("y")), chain=True),
                           Step("predict", (InputArg("t"),), keep=True)),
                    describe=True, result=False),
+    StructureOp: StructureOp(Construct("CNN", (LiteralArg(10),), seed=None), "q3_x_1",
+                             eval=False),
     FiguresOp: FiguresOp(),
     CallsLogOp: CallsLogOp(),
 }
@@ -122,7 +125,7 @@ def test_rubric_argument_specs_become_typed_arguments(tmp_path: Path) -> None:
 def test_a_model_class_with_a_shape_argument_is_built_with_a_tuple(tmp_path: Path) -> None:
     check = registry["module_layers"]
     p = check.Params.model_validate({"cls": "Net", "construct_args": [[1, 28, 28], 10],
-                                     "layers": [{"type": "Linear"}]})
+                                     "inputs": "image_batch", "layers": [{"type": "Linear"}]})
     [op] = check.plan(p, PlanContext("4.1", Reference("hw2", None, None), None, tmp_path), {})
     shape = TupleArg((LiteralArg(1), LiteralArg(28), LiteralArg(28)))
-    assert op == CallOp("Net", (shape, LiteralArg(10)), describe=True, result=False)
+    assert op == StructureOp(Construct("Net", (shape, LiteralArg(10)), 0), "q4_1_structure_1")

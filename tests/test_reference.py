@@ -314,7 +314,8 @@ def test_knn_tie_dataset_has_ties_and_a_kdtree_classifier_fits_them() -> None:
     from scipy.stats import mode
 
     data = hw2.knn_tie_dataset()
-    assert data["train_X"].shape == (60, 5) and data["test_X"].shape == (20, 5)
+    assert data["train_X"].shape == (60, 784) and data["test_X"].shape == (20, 784)
+    assert data["train_X"].dtype == np.uint8  # the assignment's pixels, as loaded
     assert data["k"] == 4 and len(set(data["train_y"].tolist())) == 4
     acceptable = hw2.knn_acceptable_labels(data["train_X"], data["train_y"], data["test_X"], 4)
     assert sum(len(s) > 1 for s in acceptable) >= 8

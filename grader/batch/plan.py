@@ -24,6 +24,7 @@ from typing import Any, Literal
 from grader import __version__ as GRADER_VERSION
 from grader.batch.discover import BatchInputError, Submission
 from grader.cache import ExecutionCache
+from grader.expected import reference_file
 from grader.rubric import QuestionSpec, Rubric
 from grader.store import Gradebook, SubmissionRow
 
@@ -80,11 +81,10 @@ def execution_key(rubric: Rubric, data_fingerprint: str, cell_timeout: float | N
     }
 
 
-def reference_source_sha256(module: str) -> str:
-    """sha256 of reference/<module>.py, read without importing it (it imports torch)."""
-    path = Path(__file__).resolve().parents[2] / "reference" / f"{module}.py"
+def reference_source_sha256(locator: str) -> str:
+    """sha256 of the reference module's file (reference/<name>.py, or the rubric's own file)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(reference_file(locator).read_bytes()).hexdigest()
     except OSError:
         return ""
 

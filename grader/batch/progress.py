@@ -28,6 +28,9 @@ from grader.options import GradeOptions
 from grader.report import safe_name
 from grader.store import Gradebook, QuestionRow, SubmissionRow
 
+EXIT_FAILED = 1  # some notebook could not be graded
+EXIT_GRADER_PROBLEM = 3  # some question could not be checked for an instructor-side reason
+
 
 @dataclass
 class StudentLine:
@@ -38,6 +41,7 @@ class StudentLine:
     max_score: float
     seconds: float
     note: str = ""
+    grader_problems: list[tuple[str, str]] = field(default_factory=list)  # (question, why)
 
 
 @dataclass
@@ -54,8 +58,19 @@ class BatchSummary:
 
     @property
     def exit_code(self) -> int:
-        """1 when a submission of this run stands as failed to grade (new or unchanged), else 0."""
-        return 1 if self.count("failed") else 0
+        """3 when some question is a grader problem (left out of the scores), else 1 when a
+        submission of this run stands as failed to grade (new or unchanged), else 0."""
+        if self.grader_problems():
+            return EXIT_GRADER_PROBLEM
+        return EXIT_FAILED if self.count("failed") else 0
+
+    def grader_problems(self) -> dict[str, tuple[str, list[str]]]:
+        """Question id -> (the first reason, the students it was left out for)."""
+        found: dict[str, tuple[str, list[str]]] = {}
+        for line in self.lines:
+            for qid, why in line.grader_problems:
+                found.setdefault(qid, (why, []))[1].append(line.student)
+        return found
 
     def headline(self) -> str:
         n = len([x for x in self.lines if x.status != "missing"])
@@ -142,13 +157,35 @@ def print_summary(summary: BatchSummary, console: Console, limit: int = 60) -> N
         console.print(f"... and {len(lines) - limit} more: see {summary.out_dir / 'grades.csv'}",
                       soft_wrap=True)
     console.print(summary.headline(), highlight=False, soft_wrap=True)
+    print_grader_problems(summary, console)
     if summary.not_on_roster:
         console.print("Not on the roster: " + ", ".join(summary.not_on_roster), highlight=False,
                       soft_wrap=True)
 
 
+def print_grader_problems(summary: BatchSummary, console: Console) -> None:
+    """Each question left out of the scores, why, and for whom: the instructor's to fix."""
+    problems = summary.grader_problems()
+    if not problems:
+        return
+    console.print(f"[bold red]Grader problems[/] (not the students'; these questions are left out "
+                  f"of the scores and maxima until fixed; exit status {EXIT_GRADER_PROBLEM}):",
+                  highlight=False, soft_wrap=True)
+    for qid, (why, students) in problems.items():
+        who = ", ".join(students[:5]) + (f" and {len(students) - 5} more" if len(students) > 5
+                                         else "")
+        console.print(f"  question {qid} ({who}): {why}", highlight=False, soft_wrap=True,
+                      markup=False)
+    # a check the grader could not prepare failed while the notebook ran: only running it again
+    # redoes it; one that failed while scoring is redone by a re-score from the cached execution
+    console.print("  Fix the rubric or the reference and check it with `grade validate`, then "
+                  "grade again (everyone: the reference changed), or re-score with `--rescore` "
+                  "when the check failed while scoring.", highlight=False, soft_wrap=True,
+                  markup=False)
+
+
 QUESTION_COLOURS = {"pass": "green", "partial": "yellow", "fail": "red", "error": "bold red",
-                    "manual": "cyan"}
+                    "manual": "cyan", "grader_error": "magenta"}
 
 
 def print_student(sub: SubmissionRow, questions: list[QuestionRow], how: str,
@@ -190,5 +227,6 @@ def print_run(summary: BatchSummary, options: GradeOptions, console: Console | N
                 console.print(f"report: {summary.out_dir / (stem + '.html')}   result: "
                               f"{summary.out_dir / (stem + '.json')}", highlight=False,
                               soft_wrap=True)
+                print_grader_problems(summary, console)
                 return
     print_summary(summary, console)

@@ -75,7 +75,7 @@ class Recorder:
         row = self.gradebook.record_result(result, sha, provenance)
         write_gradescope(self.gradebook, self.out_dir, result.student)
         self.on_line(StudentLine(result.student, row.status, how, row.score, row.max_score,
-                                 row.seconds, row.reason))
+                                 row.seconds, row.reason, result.grader_problems))
 
     def _foreign_worker(self, result: GradeResult) -> str:
         """A worker whose grader or data differ from this process's would grade differently."""

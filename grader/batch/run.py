@@ -40,6 +40,7 @@ from grader.batch.task import WorkerSettings, worker_config
 from grader.cache import ExecutionCache
 from grader.exports import write_grades_csv
 from grader.options import GradeOptions
+from grader.results import GRADER_ERROR, GRADER_PROBLEM
 from grader.store import Gradebook, GradebookError
 
 WORKER_LOG = "workers.log"
@@ -52,11 +53,17 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
     submissions = discover(options.paths, options.identity)
     roster = read_roster(options.roster) if options.roster else None
     try:
-        rubric_path = options.rubric_path or detect_rubric([s.path for s in submissions])
+        detection = None if options.rubric_path else detect_rubric([s.path for s in submissions])
+        rubric_path = options.rubric_path or detection.path
         settings = WorkerSettings.from_options(options, rubric_path, read_rubric_text(rubric_path))
         config = worker_config(settings)
     except AssignmentError as exc:
         raise BatchInputError(str(exc)) from None
+    if detection is not None:
+        for note in detection.skipped:
+            console.print(note, highlight=False, soft_wrap=True, markup=False)
+        console.print(f"Rubric {rubric_path} chosen from the headings: {detection.reason}",
+                      highlight=False, soft_wrap=True, markup=False)
     rubric, data = config.rubric, config.data
     out_dir = options.out_for(rubric.assignment)
     if options.confine and not options.dask and (options.force or not options.rescore):
@@ -83,8 +90,9 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
             for p in planned:
                 if p.action == "skip" and p.previous is not None:
                     prev = p.previous
-                    summary.lines.append(StudentLine(prev.student, prev.status, "skipped", prev.score,
-                                                     prev.max_score, prev.seconds, prev.reason))
+                    summary.lines.append(StudentLine(
+                        prev.student, prev.status, "skipped", prev.score, prev.max_score,
+                        prev.seconds, prev.reason, stored_grader_problems(gradebook, prev.student)))
             to_rescore = [p.submission for p in planned if p.action == "rescore"]
             to_execute = [p.submission for p in planned if p.action == "execute"]
             workers = max(1, min(options.workers or default_workers(), len(to_execute) or 1))
@@ -121,6 +129,13 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                                        if s.student not in on_roster)
     summary.wall_seconds = time.perf_counter() - started
     return summary
+
+
+def stored_grader_problems(gradebook: Gradebook, student: str) -> list[tuple[str, str]]:
+    """The grader problems of a student's recorded result: they stand until the run changes."""
+    return [(q.question_id, next((m["message"].removeprefix(GRADER_PROBLEM) for m in q.messages
+                                  if m.get("grader_problem")), ""))
+            for q in gradebook.questions(student) if q.status == GRADER_ERROR]
 
 
 def _where(options: GradeOptions, workers: int, jobs: int) -> str:

@@ -28,7 +28,8 @@ class WorkerSettings:
     """What every worker needs to build the same `GradeConfig`: plain values, cheap to send."""
 
     rubric_text: str
-    rubric_path: str
+    rubric_path: str  # as given, for messages
+    rubric_folder: str  # absolute: the rubric's relative paths resolve here on every worker
     data_dir: str | None
     train_limit: int | None
     cell_timeout: float | None
@@ -41,6 +42,7 @@ class WorkerSettings:
                      rubric_text: str) -> WorkerSettings:
         return cls(
             rubric_text=rubric_text, rubric_path=str(rubric_path),
+            rubric_folder=str(rubric_path.resolve().parent),
             data_dir=str(options.data_dir.resolve()) if options.data_dir else None,
             train_limit=options.train_limit, cell_timeout=options.cell_timeout,
             notebook_timeout=options.notebook_timeout, confine=options.confine,
@@ -53,7 +55,7 @@ def worker_config(settings: WorkerSettings) -> GradeConfig:
     """The grading configuration these settings describe (raises AssignmentError)."""
     assignment = load_assignment(settings.rubric_text, Path(settings.rubric_path),
                                  Path(settings.data_dir) if settings.data_dir else None,
-                                 settings.train_limit)
+                                 settings.train_limit, Path(settings.rubric_folder))
     return GradeConfig(
         rubric=assignment.rubric, data=assignment.data,
         cache_dir=Path(settings.reference_cache) if settings.reference_cache else None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.fields import artifact_name, reference_function
 from grader.probes import ProbeOp, ValueOp
 
 
@@ -64,12 +66,16 @@ def shape_text(shape: Any) -> str:
 
 
 class ExpectedRef(Params):
-    fn: str
-    args: list[Any] = []
-    inputs: list[str] = []  # student artifacts passed to fn by name (e.g. their own digit_images)
-    index: int | None = None  # element of a tuple result
-    key: str | None = None  # entry of a dict result
-    label: str = ""  # how the report names this alternative, e.g. "1/(N-1) convention"
+    fn: str = reference_function("reference function giving the expected value (a dict result: "
+                                 "{label: value} alternatives)", args="args", keywords="inputs")
+    args: list[Any] = Field([], description="positional arguments of `fn`")
+    inputs: list[str] = Field([], description="student artifacts passed to `fn` by name (e.g. "
+                                              "their own digit_images)",
+                              json_schema_extra={"artifact": True})
+    index: int | None = Field(None, description="element of a tuple result")
+    key: str | None = Field(None, description="entry of a dict result")
+    label: str = Field("", description="how the report names this alternative, e.g. "
+                                       "\"1/(N-1) convention\"")
 
 
 def expected_value(ref: ExpectedRef, ctx: PlanContext | ScoreContext,
@@ -119,12 +125,18 @@ class ValueMatches(CheckType):
     name = "value_matches"
 
     class Params(Params):
-        artifact: str | list[str]  # a name, or candidate names (the first that matches counts)
-        expected: list[ExpectedRef]
-        atol: float = 1e-6
-        rtol: float = 1e-6
-        dtype_kind: str | None = None  # e.g. "f" (any float) or "i"
-        summary_rows: int | None = None  # compare a row sample + column sums (huge arrays)
+        artifact: str | list[str] = artifact_name(
+            "a name, or candidate names (the first that matches counts; `*section`: any name the "
+            "section assigns)")
+        expected: list[ExpectedRef] = Field(description="accepted values: a match with any one "
+                                                        "passes")
+        atol: float = Field(1e-6, ge=0, description="absolute tolerance")
+        rtol: float = Field(1e-6, ge=0, description="relative tolerance")
+        dtype_kind: str | None = Field(None, description="required numpy dtype kinds, e.g. "
+                                                         "\"f\" (any float) or \"i\"")
+        summary_rows: int | None = Field(None, gt=0, description="compare this many sampled rows "
+                                                                 "and the column sums (huge "
+                                                                 "arrays)")
 
     SECTION = "*section"  # every name the section's code assigns, most recent first
     CANDIDATE_BYTES = 64 * 2**20  # section names larger than this are not candidates
@@ -235,9 +247,11 @@ class Predicate(CheckType):
     name = "predicate"
 
     class Params(Params):
-        artifacts: list[str]
-        fn: str  # reference function(**artifacts[, data]) -> list[str] of violations
-        success: str = "follows the rule"
+        artifacts: list[str] = artifact_name("artifacts passed to `fn` by name")
+        fn: str = reference_function("reference function(**artifacts[, data]) -> list of "
+                                     "violations (sentences); empty: the rule holds",
+                                     keywords="artifacts")
+        success: str = Field("follows the rule", description="the sentence shown when it passes")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [ValueOp(a) for a in p.artifacts]
@@ -259,9 +273,9 @@ class ArtifactShape(CheckType):
     name = "artifact_shape"
 
     class Params(Params):
-        artifact: str
-        shape: list[int | None]
-        dtype_kind: str | None = None
+        artifact: str = artifact_name("the array's name")
+        shape: list[int | None] = Field(description="expected shape; null: any size on that axis")
+        dtype_kind: str | None = Field(None, description="required numpy dtype kinds, e.g. \"f\"")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [ValueOp(p.artifact, params=False, rows=(0,))]

@@ -32,6 +32,8 @@ class Verdict:
     fraction: float  # share of the check's points earned, 0..1
     message: str
     voids_question: bool = False  # a forbidden shortcut: the whole question earns 0
+    note: bool = False  # full marks, but something differs: reported as a note
+    grader_problem: bool = False  # the grader's (rubric's, reference's) fault: not counted at all
 
     @classmethod
     def ok(cls, message: str) -> Verdict:
@@ -42,6 +44,18 @@ class Verdict:
     def fail(cls, message: str) -> Verdict:
         """No marks for the check, with the sentence saying why."""
         return cls(0.0, message)
+
+    @classmethod
+    def noted(cls, message: str) -> Verdict:
+        """Full marks, with a note on a difference that costs nothing."""
+        return cls(1.0, message, note=True)
+
+    @classmethod
+    def grader(cls, message: str) -> Verdict:
+        """The check could not judge the notebook through no fault of the student's (an input
+        outside the assignment's domain, a reference that raised): excluded from the score and
+        from the maximum, and the report says why."""
+        return cls(0.0, message, grader_problem=True)
 
     @property
     def passed(self) -> bool:
@@ -125,6 +139,10 @@ class CheckType:
                 raise TypeError(f"two check types are named '{cls.name}': "
                                 f"{type(registry[cls.name]).__qualname__} and {cls.__qualname__}")
             registry[cls.name] = cls()
+
+    def reads(self, p: Any) -> list[str]:
+        """Names of the question's other checks whose outcomes score() reads (scored first)."""
+        return []
 
     def plan(self, p: Any, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return []

@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.arrays import as_array, compare_arrays, shape_text
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.domains import check_inputs, describe
+from grader.checks.fields import artifact_name, reference_function
 from grader.probes import Arg, CallOp, FileArg, InputArg, LiteralArg, ProbeOp, Step, StudentArg
 
 
@@ -47,21 +50,67 @@ def resolve_args(specs: list[Any], ctx: PlanContext, inputs: dict[str, np.ndarra
     return kernel_side, grader_side
 
 
+def input_names(specs: list[Any]) -> list[str]:
+    """The names of the grader's inputs that rubric argument specs pass (directly or in a file)."""
+    names: list[str] = []
+    for spec in specs:
+        if isinstance(spec, str):
+            names.append(spec)
+        elif isinstance(spec, dict) and "npz" in spec:
+            names += list(spec["npz"].values())
+    return list(dict.fromkeys(names))
+
+
+def checked_inputs(ctx: PlanContext, fn: str | None, args: list[Any], state: dict[str, Any],
+                   *inputs_args: Any) -> dict[str, Any]:
+    """The inputs reference function `fn` makes, checked against the domain it states for those
+    the call passes (DomainError when outside: the grader's problem); `state["sampled"]` says what
+    they are, for reports."""
+    inputs = ctx.reference.call(fn, *inputs_args) if fn else {}
+    used = input_names(args)
+    if fn:
+        check_inputs(ctx.reference.domains(fn), inputs, used, fn)
+    state["inputs"] = inputs
+    state["sampled"] = ", ".join(describe(n, inputs[n]) for n in used if n in inputs)
+    return inputs
+
+
+def raised_on(r: OpResult, call: str, state: dict[str, Any]) -> str:
+    """'f(x) raised E: why (on x float64 (600, 784) in [0, 1])': the input that made it raise."""
+    sampled = state.get("sampled")
+    return r.failure_sentence(call) + (f" (on {sampled})" if sampled else "")
+
+
+def forbidden_verdict(call: str, hits: dict[str, int]) -> Verdict | None:
+    """The void verdict when the call ran code of a library the question forbids."""
+    if not hits:
+        return None
+    libraries = sorted({".".join(h.split(".")[:2]) for h in hits})
+    return Verdict(0.0, f"{call} runs {', '.join(libraries)} code, which this question forbids",
+                   voids_question=True)
+
+
 class OutputSpec(Params):
-    index: int | None = None  # element of a returned tuple; None = the whole return value
-    name: str = ""  # how the report calls this output
-    dtype: str | None = None  # exact dtype required, e.g. "float32"
-    atol: float = 1e-6
-    rtol: float = 1e-6
-    values: bool = True  # compare values with the reference (False: dtype/shape only)
+    index: int | None = Field(None, description="element of a returned tuple; null: the whole "
+                                                "return value")
+    name: str = Field("", description="how the report calls this output")
+    dtype: str | None = Field(None, description="exact dtype required, e.g. \"float32\"")
+    atol: float = Field(1e-6, ge=0, description="absolute tolerance")
+    rtol: float = Field(1e-6, ge=0, description="relative tolerance")
+    values: bool = Field(True, description="compare values with the reference (false: dtype and "
+                                           "shape only)")
 
 
 class CallSpec(Params):
-    function: str
-    inputs: str | None = None  # reference function returning {name: array}
-    inputs_args: list[Any] = []
-    args: list[Any] = []
-    seed: int | None = None  # np.random / torch seed set right before the call
+    function: str = artifact_name("the student's function")
+    inputs: str | None = reference_function("reference function returning {name: array}: the "
+                                            "grader's inputs", None, args="inputs_args")
+    inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
+    args: list[Any] = Field([], description="the call's arguments: a name from `inputs`, "
+                                            "{student: NAME} (the student's own object; the "
+                                            "reference gets its function NAME), {literal: V}, or "
+                                            "{npz: {KEY: INPUT}} (a file's path)")
+    seed: int | None = Field(None, description="np.random / torch seed set right before the call")
 
     def call_text(self) -> str:
         shown = []
@@ -78,9 +127,8 @@ class CallSpec(Params):
 
 
 def plan_call(p: CallSpec, ctx: PlanContext, state: dict[str, Any]) -> CallOp:
-    inputs = ctx.reference.call(p.inputs, *p.inputs_args) if p.inputs else {}
+    inputs = checked_inputs(ctx, p.inputs, p.args, state, *p.inputs_args)
     kernel_args, grader_args = resolve_args(p.args, ctx, inputs, p.function)
-    state["inputs"] = inputs
     state["grader_args"] = grader_args
     return CallOp(p.function, tuple(kernel_args), seed=p.seed)
 
@@ -103,7 +151,7 @@ class CallCheck(CheckType):
     def score(self, p: Any, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]
         if not r.ok:
-            return Verdict.fail(r.failure_sentence(p.call_text()))
+            return Verdict.fail(raised_on(r, p.call_text(), ctx.plan_state))
         return self.score_call(p, ctx, r.data)
 
     def score_call(self, p: Any, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
@@ -116,9 +164,13 @@ class FunctionMatches(CallCheck):
     name = "function_matches"
 
     class Params(CallSpec):
-        expected: str | None = None  # reference function; default: the same name
-        expected_args: list[Any] | None = None  # default: the same arguments
-        outputs: list[OutputSpec] = [OutputSpec()]
+        expected: str | None = reference_function(
+            "reference function giving the expected result (default: the one named `function`)",
+            None, args=["expected_args", "args"], default_from="function")
+        expected_args: list[Any] | None = Field(None, description="its arguments (default: the "
+                                                                  "same as the student's)")
+        outputs: list[OutputSpec] = Field([OutputSpec()], description="what to compare, per "
+                                                                      "output")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op = plan_call(p, ctx, state)
@@ -169,10 +221,11 @@ class FunctionMetric(CallCheck):
     name = "function_metric"
 
     class Params(CallSpec):
-        metric: str  # reference function(result, **inputs) -> float
-        min: float | None = None
-        max: float | None = None
-        metric_name: str = "metric"
+        metric: str = reference_function("reference function(result, **inputs) -> a number",
+                                         fixed=1, any_keywords=True)
+        min: float | None = Field(None, description="lowest passing value")
+        max: float | None = Field(None, description="highest passing value")
+        metric_name: str = Field("metric", description="how the report names the number")
 
     def score_call(self, p: Params, ctx: ScoreContext, answer: dict[str, Any]) -> Verdict:
         try:
@@ -206,10 +259,49 @@ class NoMutation(CallCheck):
 
 
 class StepSpec(Params):
-    method: str
-    args: list[Any] = []
-    chain: bool = False  # the method returns the object to continue with (fit -> self)
-    keep: bool = False  # this step's return value is the prediction to score
+    method: str = Field(description="the method called")
+    args: list[Any] = Field([], description="its arguments (as a call's `args`)")
+    chain: bool = Field(False, description="the method returns the object to continue with "
+                                           "(fit -> self)")
+    keep: bool = Field(False, description="this step's return value is the prediction to score")
+
+
+class StepsSpec(Params):
+    """Instantiate the student's class and call its methods on grader inputs."""
+
+    cls: str = artifact_name("the student's class")
+    construct_args: list[Any] = Field([], description="its constructor's arguments")
+    steps: list[StepSpec] = Field(description="methods called in order")
+    inputs: str = reference_function("reference function -> {name: array}: the grader's inputs",
+                                     args="inputs_args")
+    inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
+    forbidden_modules: list[str] = Field([], description="library modules whose code must not "
+                                                         "run during the calls")
+
+    def call_text(self) -> str:
+        return f"{self.cls}({', '.join(map(repr, self.construct_args))})." + \
+            ".".join(f"{s.method}(...)" for s in self.steps)
+
+
+def plan_steps(p: StepsSpec, ctx: PlanContext, state: dict[str, Any],
+               extra: dict[str, np.ndarray] | None = None) -> CallOp:
+    """The call of `p.cls(*construct_args)` and its steps; `extra` inputs join the reference's."""
+    extra = extra or {}
+    passed = [a for s in p.steps for a in s.args if not (isinstance(a, str) and a in extra)]
+    inputs = {**checked_inputs(ctx, p.inputs, passed, state, *p.inputs_args), **extra}
+    steps = []
+    for s in p.steps:
+        kernel_args, _ = resolve_args(s.args, ctx, inputs, s.method)
+        steps.append(Step(s.method, tuple(kernel_args), chain=s.chain, keep=s.keep))
+    return CallOp(p.cls, tuple(LiteralArg(a) for a in p.construct_args),
+                  watch=tuple(p.forbidden_modules), steps=tuple(steps), result=False)
+
+
+def kept_prediction(p: StepsSpec, r: OpResult) -> np.ndarray | None:
+    """The value of the first step marked `keep`, as a flat array (None when there is none)."""
+    kept = [v for v, s in zip(r.data.get("steps", []), p.steps) if s.keep]
+    pred = as_array(kept[0]) if kept else None
+    return None if pred is None else pred.ravel()
 
 
 class ClassPredictions(CheckType):
@@ -217,45 +309,30 @@ class ClassPredictions(CheckType):
 
     name = "class_predictions"
 
-    class Params(Params):
-        cls: str
-        construct_args: list[Any] = []
-        steps: list[StepSpec]
-        inputs: str  # reference function -> {name: array}
-        inputs_args: list[Any] = []
-        acceptable: str  # reference function(*acceptable_args) -> list of sets of labels
-        acceptable_args: list[str] = []
-        forbidden_modules: list[str] = []  # library code that must not run during the calls
+    class Params(StepsSpec):
+        acceptable: str = reference_function("reference function(*acceptable_args) -> one set of "
+                                             "acceptable labels per point",
+                                             args="acceptable_args")
+        acceptable_args: list[str] = Field([], description="names from `inputs` passed to "
+                                                           "`acceptable`")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
-        inputs = ctx.reference.call(p.inputs, *p.inputs_args)
-        state["inputs"] = inputs
-        steps = []
-        for s in p.steps:
-            kernel_args, _ = resolve_args(s.args, ctx, inputs, s.method)
-            steps.append(Step(s.method, tuple(kernel_args), chain=s.chain, keep=s.keep))
-        return [CallOp(p.cls, tuple(LiteralArg(a) for a in p.construct_args),
-                       watch=tuple(p.forbidden_modules), steps=tuple(steps), result=False)]
+        return [plan_steps(p, ctx, state)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         r = results[0]
-        call = f"{p.cls}({', '.join(map(repr, p.construct_args))})." + \
-            ".".join(f"{s.method}(...)" for s in p.steps)
+        call = p.call_text()
         if not r.ok:
-            return Verdict.fail(r.failure_sentence(call))
-        hits = r.data.get("forbidden_hits") or {}
-        if hits:
-            libraries = sorted({".".join(h.split(".")[:2]) for h in hits})
-            return Verdict(0.0, f"{call} runs {', '.join(libraries)} code, which this "
-                                "question forbids", voids_question=True)
-        kept = [v for v, s in zip(r.data.get("steps", []), p.steps) if s.keep]
-        pred = as_array(kept[0]) if kept else None
+            return Verdict.fail(raised_on(r, call, ctx.plan_state))
+        voided = forbidden_verdict(call, r.data.get("forbidden_hits") or {})
+        if voided:
+            return voided
+        pred = kept_prediction(p, r)
         inputs = ctx.plan_state["inputs"]
         acceptable = ctx.reference.call(p.acceptable, *[inputs[a] for a in p.acceptable_args],
                                         cache=False)
         if pred is None:
             return Verdict.fail(f"{call} returned no array of predictions")
-        pred = pred.ravel()
         if len(pred) != len(acceptable):
             return Verdict.fail(f"{call} returned {len(pred)} predictions for {len(acceptable)} "
                                 f"points")

@@ -12,6 +12,8 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
+
 from grader.cellsource import parse_cell, python_source
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.probes import CallsLogOp, ProbeOp
@@ -115,10 +117,12 @@ class Forbidden(CheckType):
     name = "forbidden"
 
     class Params(Params):
-        names: list[str]  # dotted names: functions ("numpy.cov") or modules ("sklearn.neighbors")
-        scope: str = "notebook"  # "notebook" or "section": where static uses count
-        reason: str = ""  # what the handout says, shown to the student
-        voids_question: bool = True
+        names: list[str] = Field(description="dotted names: functions (\"numpy.cov\") or "
+                                             "modules (\"sklearn.neighbors\")")
+        scope: str = Field("notebook", description="\"notebook\" or \"section\": where static "
+                                                   "uses count")
+        reason: str = Field("", description="what the handout says, shown to the student")
+        voids_question: bool = Field(True, description="a use voids the whole question (0 points)")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [CallsLogOp()]

@@ -9,17 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.arrays import compare_arrays, shape_text
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.domains import check_inputs
+from grader.checks.fields import artifact_name, reference_function
+from grader.checks.structure import match_layers, normalise
 from grader.probes import (
     Arg,
-    CallOp,
     Construct,
     ForwardOp,
     LiteralArg,
     ModulesOp,
     ProbeOp,
+    StructureOp,
     StudentArg,
     TupleArg,
     ValueOp,
@@ -27,51 +31,13 @@ from grader.probes import (
 
 
 class LayerSpec(Params):
-    type: str | list[str]
-    attrs: dict[str, Any] = {}
-    optional: bool = False  # may be missing (e.g. ReLU or Flatten written functionally in forward)
-
-
-def _attr_ok(want: Any, got: Any) -> bool:
-    if isinstance(want, list) and want and isinstance(want[0], list):
-        return any(_attr_ok(w, got) for w in want)  # alternatives of tuple values
-    if isinstance(want, list) and not isinstance(got, list):
-        return got in want  # alternatives of scalars
-    if isinstance(got, list) and not isinstance(want, list):
-        return all(g == want for g in got)  # (5,) == 5, (2, 2) == 2
-    return got == want
-
-
-def _layer_sentence(layer: dict) -> str:
-    attrs = ", ".join(f"{k}={v}" for k, v in layer.get("attrs", {}).items()
-                      if k in ("in_channels", "out_channels", "kernel_size", "padding", "stride",
-                               "in_features", "out_features"))
-    return f"{layer['type']}({attrs})"
-
-
-def match_layers(layers: list[dict], spec: list[LayerSpec]) -> list[str]:
-    """Problems with the student's leaf layers against the spec, in order; [] when they match."""
-    problems = []
-    li = 0
-    for want in spec:
-        types = [want.type] if isinstance(want.type, str) else want.type
-        if li < len(layers) and layers[li]["type"] in types:
-            got = layers[li]
-            for key, value in want.attrs.items():
-                if key not in got["attrs"] or not _attr_ok(value, got["attrs"][key]):
-                    problems.append(f"{_layer_sentence(got)} should have {key}={value}")
-            li += 1
-        elif not want.optional:
-            found = _layer_sentence(layers[li]) if li < len(layers) else "nothing"
-            problems.append(f"expected a {' or '.join(types)} layer, found {found}")
-            if li < len(layers) and not any(l["type"] in types for l in layers[li:]):
-                continue
-            while li < len(layers) and layers[li]["type"] not in types:
-                li += 1
-    if li < len(layers):
-        extra = ", ".join(_layer_sentence(l) for l in layers[li:])
-        problems.append(f"unexpected extra layers: {extra}")
-    return problems
+    type: str | list[str] = Field(description="what the layer computes: Conv1d, Conv2d, ReLU, "
+                                              "MaxPool1d, MaxPool2d, Flatten, Linear, ... (a list: "
+                                              "alternatives); module or functional alike")
+    attrs: dict[str, Any] = Field({}, description="hyper-parameters, compared by meaning (padding "
+                                                  "per side, sizes as tuples; a list: "
+                                                  "alternatives)")
+    optional: bool = Field(False, description="may be missing")
 
 
 def module_of(result: OpResult, name: str) -> tuple[dict | None, str]:
@@ -83,10 +49,11 @@ def module_of(result: OpResult, name: str) -> tuple[dict | None, str]:
 
 
 class ModelSource(Params):
-    artifact: str | None = None  # a model in the namespace ...
-    cls: str | None = None  # ... or a class the grader instantiates
-    construct_args: list[Any] = []
-    seed: int | None = 0
+    artifact: str | None = artifact_name("a model in the namespace ...", None)
+    cls: str | None = artifact_name("... or a class the grader instantiates", None)
+    construct_args: list[Any] = Field([], description="the class's constructor arguments (a list "
+                                                      "is passed as a tuple)")
+    seed: int | None = Field(0, description="torch seed set before constructing `cls`")
 
     def describe(self) -> str:
         if self.cls:
@@ -97,8 +64,9 @@ class ModelSource(Params):
 class ForwardSource(ModelSource):
     """A model and the batch the grader runs it on."""
 
-    inputs: str  # reference function returning the input batch (array)
-    inputs_args: list[Any] = []
+    inputs: str = reference_function("reference function returning the input batch (array)",
+                                     args="inputs_args")
+    inputs_args: list[Any] = Field([], description="positional arguments of `inputs`")
 
 
 def construct_args(src: ModelSource) -> tuple[Arg, ...]:
@@ -111,44 +79,67 @@ def construct_op(src: ModelSource) -> Construct:
     return Construct(src.cls or "", construct_args(src), src.seed)
 
 
+def model_batch(p: ForwardSource, ctx: PlanContext, hint: str) -> tuple[str, np.ndarray]:
+    """`p.inputs`' batch as float32 (checked against the domain its reference states; DomainError
+    when outside), registered as a grader input: its key and the array."""
+    x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
+    check_inputs(ctx.reference.domains(p.inputs), {"batch": x}, ["batch"], p.inputs)
+    return ctx.add_input(x, hint), x
+
+
+def model_source(p: ModelSource) -> StudentArg | Construct:
+    return construct_op(p) if p.cls else StudentArg(p.artifact or "")
+
+
 def forward_op(p: ForwardSource, ctx: PlanContext, hint: str, **options: Any) -> tuple[ForwardOp, np.ndarray]:
     """A probe running the student's model (or a fresh `p.cls(...)`) on `p.inputs`' batch;
     `options` are ForwardOp's (e.g. random weights)."""
-    x = np.asarray(ctx.reference.call(p.inputs, *p.inputs_args), dtype=np.float32)
-    model = construct_op(p) if p.cls else StudentArg(p.artifact or "")
-    return ForwardOp(model, ctx.add_input(x, hint), **options), x
+    key, x = model_batch(p, ctx, hint)
+    return ForwardOp(model_source(p), key, **options), x
 
 
 class ModuleLayers(CheckType):
-    """The model's leaf layers, in order, have the specified types and hyper-parameters."""
+    """The layers the model's forward pass computes, in order, are the specified ones, each
+    attribute compared by its meaning (grader/checks/structure.py). With `proven_by` naming the
+    question's behaviour check, a difference that check proves changes nothing (it passed with
+    grader-chosen weights) costs nothing: the check passes with a note saying what differs."""
 
     name = "module_layers"
 
-    class Params(ModelSource):
-        layers: list[LayerSpec]
+    class Params(ForwardSource):
+        layers: list[LayerSpec] = Field(description="the layers in the order the forward pass "
+                                                    "calls them")
+        proven_by: str | None = Field(None, description="a module_behaviour check of the same "
+                                                        "question, by name: when it passed, a "
+                                                        "remaining difference is a 0-point note")
+
+    def reads(self, p: Params) -> list[str]:
+        return [p.proven_by] if p.proven_by else []
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
-        if p.cls:
-            return [CallOp(p.cls, construct_args(p), describe=True, result=False)]
-        return [ValueOp(p.artifact or "", params=False)]
+        key, _ = model_batch(p, ctx, "structure")
+        return [StructureOp(model_source(p), key)]
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         result = results[0]
-        if p.cls:
-            if not result.ok:
-                return Verdict.fail(result.failure_sentence(p.describe()))
-            summary = result.data.get("module")
-            if summary is None:
-                return Verdict.fail(f"{p.describe()} did not build a torch model")
-        else:
-            summary, why = module_of(result, p.artifact or "")
-            if why:
-                return Verdict.fail(why)
-        problems = match_layers(summary["layers"], p.layers)
-        if problems:
-            return Verdict.fail(f"{p.describe()}: " + "; ".join(problems[:4]))
-        arch = " → ".join(_layer_sentence(l) for l in summary["layers"])
-        return Verdict.ok(f"{p.describe()} has the specified layers: {arch}")
+        if not result.ok:
+            return Verdict.fail(result.failure_sentence(
+                f"running {p.describe()} on the grader's inputs"))
+        layers = normalise(result.data.get("calls") or [])
+        arch = " → ".join(layer.sentence() for layer in layers) or "no layers"
+        problems = match_layers(layers, p.layers)
+        raised = result.data.get("forward_error")
+        if isinstance(raised, dict):
+            problems.append(f"its forward pass raised {raised.get('ename')}: "
+                            f"{str(raised.get('evalue', ''))[:120]}")
+        if not problems:
+            return Verdict.ok(f"{p.describe()} computes the specified layers: {arch}")
+        if p.proven_by and ctx.outcomes.get(p.proven_by):
+            return Verdict.noted(
+                f"{p.describe()} is written differently from the specification ("
+                + "; ".join(problems[:3]) + f"), but '{p.proven_by}' proved with grader-chosen "
+                "weights that it computes the specified network: no points lost")
+        return Verdict.fail(f"{p.describe()}: " + "; ".join(problems[:4]) + f" (traced: {arch})")
 
 
 class ModuleBehaviour(CheckType):
@@ -157,11 +148,12 @@ class ModuleBehaviour(CheckType):
     name = "module_behaviour"
 
     class Params(ForwardSource):
-        reference_forward: str  # reference function(params, inputs) -> outputs
-        weights_seed: int = 1234
-        weight_scale: float = 0.3
-        atol: float = 1e-4
-        rtol: float = 1e-4
+        reference_forward: str = reference_function("reference function(params, inputs) -> "
+                                                    "outputs", fixed=2)
+        weights_seed: int = Field(1234, description="seed of the grader-chosen weights")
+        weight_scale: float = Field(0.3, gt=0, description="their scale")
+        atol: float = Field(1e-4, ge=0, description="absolute tolerance")
+        rtol: float = Field(1e-4, ge=0, description="relative tolerance")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, state["inputs"] = forward_op(p, ctx, "behaviour", random_weights_seed=p.weights_seed,
@@ -197,10 +189,12 @@ class ModuleOutputs(CheckType):
     name = "module_outputs"
 
     class Params(ForwardSource):
-        expected: str  # reference function(param_shapes) -> expected outputs
-        transform: str = "none"  # "sigmoid" or "softmax": applied to both before comparing
-        atol: float = 5e-4
-        rtol: float = 0.0
+        expected: str = reference_function("reference function(param_shapes) -> expected "
+                                           "outputs", fixed=1)
+        transform: str = Field("none", description="\"sigmoid\" or \"softmax\": applied to "
+                                                   "both before comparing")
+        atol: float = Field(5e-4, ge=0, description="absolute tolerance")
+        rtol: float = Field(0.0, ge=0, description="relative tolerance")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, _ = forward_op(p, ctx, "outputs")
@@ -244,15 +238,22 @@ class TrainedModule(CheckType):
     name = "trained_module"
 
     class Params(Params):
-        reference: str  # reference function(*args) -> {"params": [...], "final_loss": float}
-        args: list[Any] = []
-        loss: str | None = None  # reference function(params) -> loss of those weights
-        weight_atol: float = 1e-3
-        loss_rtol: float = 0.05
-        when_absent: str = "fail"  # "pass": no model of this shape at all is acceptable ...
-        absent_requires: str | None = None  # ... provided this other check (by name) passed
-        absent_message: str = ""
-        label: str = "trained model"
+        reference: str = reference_function("reference function(*args) -> {\"params\": [...], "
+                                            "\"final_loss\": float}", args="args")
+        args: list[Any] = Field([], description="positional arguments of `reference`")
+        loss: str | None = reference_function("reference function(params) -> loss of those "
+                                              "weights", None, fixed=1)
+        weight_atol: float = Field(1e-3, ge=0, description="largest weight difference accepted")
+        loss_rtol: float = Field(0.05, ge=0, description="relative loss difference accepted")
+        when_absent: str = Field("fail", description="\"pass\": no model of this shape at all "
+                                                     "is acceptable ...")
+        absent_requires: str | None = Field(None, description="... provided this other check "
+                                                              "(by name) passed")
+        absent_message: str = Field("", description="the sentence shown when absence passes")
+        label: str = Field("trained model", description="how the report names the model")
+
+    def reads(self, p: Params) -> list[str]:
+        return [p.absent_requires] if p.absent_requires else []
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [ModulesOp()]
@@ -305,7 +306,8 @@ class ModuleForwardShape(CheckType):
     name = "module_forward_shape"
 
     class Params(ForwardSource):
-        output_shape: list[int | None]  # None: the batch size
+        output_shape: list[int | None] = Field(description="expected output shape; null: the "
+                                                           "batch size")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         op, x = forward_op(p, ctx, "shape")

@@ -6,8 +6,10 @@ import re
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
+from grader.checks.fields import artifact_name, reference_function
 from grader.checks.modules import module_of
 from grader.probes import ProbeOp, ValueOp
 
@@ -28,12 +30,17 @@ class SectionRan(CheckType):
         section = ctx.section
         if not section.executed:
             return Verdict.fail(f"the section did not run: {section.not_run_reason}")
-        if section.errors:
-            e = section.errors[0]
-            more = f" (and {len(section.errors) - 1} more)" if len(section.errors) > 1 else ""
+        errors = section.student_errors
+        if errors:
+            e = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             return Verdict.fail(f"cell {e.cell_index} raised {e.ename}: "
                                 f"{first_line(e.evalue)}{more}")
-        return Verdict.ok(f"the section's {len(section.cell_indices)} code cells ran without error")
+        expected = len(section.errors) - len(errors)
+        also = " (an unchanged handout cell raised as expected with the grading data)" \
+            if expected else ""
+        return Verdict.ok(f"the section's {len(section.cell_indices)} code cells ran without "
+                          f"error{also}")
 
 
 class Figures(CheckType):
@@ -42,11 +49,14 @@ class Figures(CheckType):
     name = "figures"
 
     class Params(Params):
-        min_figures: int = 1
-        min_image_axes: int = 0  # axes showing an image (imshow/matshow)
-        color_groups: int | None = None  # a scatter-like axes with exactly this many colour groups
-        panels_per_filter_of: str | None = None  # model whose first layer's filter count = panels
-        description: str = "figure"
+        min_figures: int = Field(1, ge=0, description="figures the section must draw")
+        min_image_axes: int = Field(0, ge=0, description="axes showing an image (imshow/matshow) "
+                                                         "in one figure")
+        color_groups: int | None = Field(None, description="a scatter-like axes with exactly this "
+                                                           "many colour groups")
+        panels_per_filter_of: str | None = artifact_name("model whose first layer's filter count "
+                                                         "is the number of panels", None)
+        description: str = Field("figure", description="what the figure shows, for messages")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         if p.panels_per_filter_of:
@@ -97,10 +107,12 @@ class PrintedTrace(CheckType):
     name = "printed_trace"
 
     class Params(Params):
-        expected: str  # reference function(*args) -> {"trace": [(epoch, loss), ...]}
-        args: list[Any] = []
-        pattern: str = _DEFAULT_TRACE
-        atol: float = 6e-4
+        expected: str = reference_function("reference function(*args) -> {\"trace\": [(epoch, "
+                                           "loss), ...]}", args="args")
+        args: list[Any] = Field([], description="positional arguments of `expected`")
+        pattern: str = Field(_DEFAULT_TRACE, description="regular expression with two groups: "
+                                                         "epoch and loss")
+        atol: float = Field(6e-4, ge=0, description="absolute tolerance on each printed loss")
 
     def score(self, p: Params, ctx: ScoreContext, results: list[OpResult]) -> Verdict:
         trace = ctx.reference.call(p.expected, *p.args)["trace"]
@@ -141,9 +153,9 @@ class ScalarRange(CheckType):
     name = "scalar_range"
 
     class Params(Params):
-        artifact: str
-        min: float | None = None
-        max: float | None = None
+        artifact: str = artifact_name("the number's name")
+        min: float | None = Field(None, description="lowest accepted value")
+        max: float | None = Field(None, description="highest accepted value")
 
     def plan(self, p: Params, ctx: PlanContext, state: dict[str, Any]) -> list[ProbeOp]:
         return [ValueOp(p.artifact)]

@@ -1,7 +1,8 @@
 """Provisioning a notebook's working directory: the train and test splits in the layouts notebooks expect.
 
 `provision(bundle, workdir, layouts)` writes train and test (never hidden): the lab's
-`mnist_train.npz` / `mnist_test.npz`, or torchvision's `MNIST/raw/` IDX files.
+`mnist_train.npz` / `mnist_test.npz`, or torchvision's `MNIST/raw/` IDX files; then the assignment's
+own public files, if the bundle has any (course.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from grader.data.bundle import DataBundle, DataError, Split
+from grader.data.course import copy_course_files
 from grader.data.idx import temporary_name, write_idx
 from grader.data.sources import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 
 
 def provision(bundle: DataBundle, workdir: Path, layouts: Sequence[str]) -> list[Path]:
-    """Write the bundle's train and test splits (never hidden) into `workdir` in each layout.
+    """Write the bundle's train and test splits (never hidden) into `workdir` in each layout, and
+    the bundle's course files (never the hidden ones).
 
     Returns the paths written. Files are replaced by rename, so a symlink a previous run left in
     `workdir` is replaced rather than written through.
@@ -33,6 +36,8 @@ def provision(bundle: DataBundle, workdir: Path, layouts: Sequence[str]) -> list
     written: list[Path] = []
     for name in names:
         written.extend(_LAYOUT_WRITERS[name](bundle.train, bundle.test, workdir))
+    if bundle.course is not None:
+        written.extend(copy_course_files(bundle.course, workdir))
     return written
 
 

@@ -23,6 +23,7 @@ STATUS_LABELS = {
     "fail": "failed",
     "error": "error",
     "manual": "awaiting review",
+    "grader_error": "grader problem: not counted",
 }
 
 

@@ -9,6 +9,7 @@ or `__call__` lie, or a patched `Module.__call__`, change nothing the grader see
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from numpy import array, concatenate, ndarray, zeros
@@ -61,16 +62,22 @@ def named_modules(mod: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return found
 
 
-def own_parameters(mod: Any) -> list[Any]:
-    """The model's parameters in torch's order, each once, from the modules' own registries."""
-    params: list[Any] = []
+def named_parameters(mod: Any) -> list[tuple[str, Any]]:
+    """(name, parameter) of the model in torch's order, each once, from the modules' own
+    registries."""
+    params: list[tuple[str, Any]] = []
     seen: set[int] = set()
-    for _, module in named_modules(mod):
-        for param in _own(module, "_parameters").values():
+    for path, module in named_modules(mod):
+        for name, param in _own(module, "_parameters").items():
             if param is not None and id(param) not in seen:
                 seen.add(id(param))
-                params.append(param)
+                params.append((f"{path}.{name}" if path else name, param))
     return params
+
+
+def own_parameters(mod: Any) -> list[Any]:
+    """The model's parameters in torch's order, each once (`named_parameters`)."""
+    return [param for _, param in named_parameters(mod)]
 
 
 def seed_all(seed: int | None) -> None:
@@ -121,20 +128,21 @@ def n_params(mod: Any) -> int:
     return sum(torch.TensorBase.numel(p) for p in own_parameters(mod))
 
 
-def _shape(torch: TorchOriginals, tensor: Any) -> tuple[int, ...]:
+def _size(torch: TorchOriginals, tensor: Any) -> tuple[int, ...]:
     return tuple(torch.TensorBase.size(tensor))
 
 
-def assign_params(model: Any, params: list[Any]) -> None:
-    """Copy the arrays into the model's parameters, in order; ValueError when shapes differ."""
+def assign_params(model: Any, params: list[Any], own: list[Any] | None = None) -> None:
+    """Copy the arrays into the model's parameters (or `own`, some order of them), in order;
+    ValueError when shapes differ."""
     torch = require_torch()
-    own = own_parameters(model)
+    own = own_parameters(model) if own is None else own
     if len(own) != len(params) or any(
-        _shape(torch, p) != tuple(q.shape) for p, q in zip(own, params)
+        _size(torch, p) != tuple(q.shape) for p, q in zip(own, params)
     ):
         raise ValueError(
             "parameter shapes "
-            f"{[list(_shape(torch, p)) for p in own]} do not match "
+            f"{[list(_size(torch, p)) for p in own]} do not match "
             f"{[list(q.shape) for q in params]}"
         )
     with torch.no_grad(), torch.plain_tensors():
@@ -143,11 +151,11 @@ def assign_params(model: Any, params: list[Any]) -> None:
             torch.TensorBase.copy_(p, torch.TensorBase.to(source, torch.TensorBase.dtype.__get__(p)))
 
 
-def random_params(model: Any, seed: int, scale: float) -> list[Any]:
-    """Normal(0, scale) float32 arrays shaped like the model's parameters, from `seed`, drawn by
+def random_params(params: list[Any], seed: int, scale: float) -> list[Any]:
+    """Normal(0, scale) float32 arrays shaped like `params`, in that order, from `seed`, drawn by
     the grader's own generator (originals.normal)."""
     torch = require_torch()
-    return [normal(seed + i, scale, _shape(torch, p)) for i, p in enumerate(own_parameters(model))]
+    return [normal(seed + i, scale, _size(torch, p)) for i, p in enumerate(params)]
 
 
 def batched_forward(model: Any, x: Any, batch_size: int) -> ndarray:
@@ -156,7 +164,7 @@ def batched_forward(model: Any, x: Any, batch_size: int) -> ndarray:
     torch = require_torch()
     outs = []
     with torch.no_grad():
-        for i in range(0, _shape(torch, x)[0], batch_size):
+        for i in range(0, _size(torch, x)[0], batch_size):
             batch = rows(torch, x, i, i + batch_size)
             outs.append(tensor_to_numpy(torch, call_module(torch, model, batch)))
     return concatenate(outs) if outs else zeros(0)
@@ -166,3 +174,121 @@ def rows(torch: TorchOriginals, x: Any, start: int, stop: int) -> Any:
     """x[start:stop] of the grader's own input tensor, by torch's C indexing."""
     with torch.plain_tensors():
         return torch.TensorBase.__getitem__(x, slice(start, stop))
+
+
+# ---- tracing: which torch operations a forward pass makes, in order --------------------------------
+
+MAX_TRACED_CALLS = 400
+
+
+@dataclass
+class Trace:
+    """What one forward pass did: one record per torch call that consumed an activation (the input
+    or an earlier call's output), and the parameters in the order the calls first used them."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)  # the Parameter objects, first use first
+    truncated: bool = False
+    error: BaseException | None = None  # what the forward pass raised, after the calls recorded
+    keep: list[Any] = field(default_factory=list)  # activations kept alive: their ids stay unique
+    activations: set[int] = field(default_factory=set)
+    names: dict[int, str] = field(default_factory=dict)  # id(parameter) -> its name in the model
+
+
+def _shape(value: Any) -> list[int] | None:
+    shape = getattr(value, "shape", None)
+    return [int(s) for s in shape] if shape is not None and hasattr(value, "dtype") else None
+
+
+def _tensors_in(value: Any) -> list[Any]:
+    torch = require_torch()
+    if issubclass(type(value), torch.TensorBase):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors_in(v)]
+    return []
+
+
+def _encode(value: Any, trace: Trace, depth: int = 0) -> Any:
+    """An argument of a traced call as plain data: an activation or parameter by its shape (and
+    name), a literal as itself, anything else by its class name."""
+    torch = require_torch()
+    if issubclass(type(value), torch.TensorBase):
+        if id(value) in trace.names:
+            return {"param": trace.names[id(value)], "shape": _shape(value)}
+        kind = "act" if id(value) in trace.activations else "tensor"
+        return {kind: _shape(value), "dtype": str(value.dtype).replace("torch.", "")}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)) and depth < 3 and len(value) <= 16:
+        return [_encode(v, trace, depth + 1) for v in value]
+    if isinstance(value, torch.torch.dtype):
+        return str(value).replace("torch.", "")
+    return {"other": type(value).__name__}
+
+
+def _note_params(values: list[Any], trace: Trace) -> None:
+    for value in values:
+        for t in _tensors_in(value):
+            if id(t) in trace.names and all(t is not p for p in trace.params):
+                trace.params.append(t)
+
+
+def record_call(trace: Trace, func: Any, args: tuple, kwargs: dict, out: Any,
+                raised: bool = False) -> None:
+    """Add a call to the trace when it consumed an activation and returned tensors (or raised:
+    the call that broke the forward pass is kept, with no output)."""
+    _note_params([*args, *kwargs.values()], trace)
+    inputs = _tensors_in([*args, *kwargs.values()])
+    outputs = _tensors_in(out)
+    if not (outputs or raised) or not any(id(t) in trace.activations for t in inputs):
+        return
+    if len(trace.calls) >= MAX_TRACED_CALLS:
+        trace.truncated = True
+    else:
+        trace.calls.append({
+            "fn": str(getattr(func, "__name__", type(func).__name__)),
+            "module": str(getattr(func, "__module__", None) or "Tensor"),
+            "args": [_encode(a, trace) for a in args],
+            "kwargs": {str(k): _encode(v, trace) for k, v in kwargs.items()},
+            "out": [_shape(t) for t in outputs],
+            **({"raised": True} if raised else {}),
+        })
+    for t in outputs:
+        trace.activations.add(id(t))
+        trace.keep.append(t)
+
+
+def trace_forward(model: Any, x: Any) -> Trace:
+    """Run `model(x)` without gradients under a torch function mode that records every torch call
+    (modules' own functional calls included: nn.Conv2d calls F.conv2d with its padding as given).
+    A forward pass that raises leaves the calls made until then, and the error, in the trace."""
+    torch = require_torch()
+    trace = Trace(names={id(p): name for name, p in named_parameters(model)})
+    trace.activations.add(id(x))
+    trace.keep.append(x)
+
+    class Recorder(torch.torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: tuple = (),
+                               kwargs: dict | None = None) -> Any:
+            try:
+                out = func(*args, **(kwargs or {}))
+            except Exception:
+                record_call(trace, func, args, kwargs or {}, None, raised=True)
+                raise
+            record_call(trace, func, args, kwargs or {}, out)
+            return out
+
+    try:
+        with torch.no_grad(), Recorder():
+            call_module(torch, model, x)
+    except Exception as exc:  # noqa: BLE001  (the student's forward: an answer, not a crash)
+        trace.error = exc
+    return trace
+
+
+def parameters_in_forward_order(model: Any, x: Any) -> list[Any]:
+    """The model's parameters in the order its forward pass first uses them (then any unused
+    ones): the order of the specification's layers, whatever order the student declared them in."""
+    used = trace_forward(model, x).params  # a forward that raises will raise again, reported
+    return used + [p for p in own_parameters(model) if all(p is not q for q in used)]

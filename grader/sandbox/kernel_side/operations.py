@@ -26,6 +26,8 @@ from grader.probes import (
     ForwardOp,
     ModulesOp,
     ProbeOp,
+    StructureOp,
+    StudentArg,
     ValueOp,
 )
 from grader.sandbox.kernel_side.arguments import load_arg, load_args, lookup, traced_call
@@ -35,10 +37,12 @@ from grader.sandbox.kernel_side.models import (
     is_module,
     module_summary,
     n_params,
+    parameters_in_forward_order,
     random_params,
     require_torch,
     rows,
     seed_all,
+    trace_forward,
 )
 from grader.sandbox.kernel_side.plain import ArraySink, error_of, to_plain
 
@@ -113,33 +117,38 @@ def op_modules(op: ModulesOp, ctx: ProbeContext) -> dict[str, Any]:
     return {"modules": found}
 
 
+def _model_of(source: StudentArg | Construct, ctx: ProbeContext) -> Any:
+    """A fresh `cls(*args)`, or a deep copy of the student's model (probes never change theirs)."""
+    if isinstance(source, Construct):
+        cls = lookup(ctx.namespace, source.cls)
+        args = load_args(source.args, ctx.namespace, ctx.inputs)
+        seed_all(source.seed)
+        return cls(*args)
+    return deepcopy(lookup(ctx.namespace, source.name))
+
+
 def op_forward(op: ForwardOp, ctx: ProbeContext) -> dict[str, Any]:
     if isinstance(op.model, Candidates):
         return _forward_candidates(op, op.model, ctx)
-    if isinstance(op.model, Construct):
-        cls = lookup(ctx.namespace, op.model.cls)
-        args = load_args(op.model.args, ctx.namespace, ctx.inputs)
-        seed_all(op.model.seed)
-        model = cls(*args)
-    else:
-        model = deepcopy(lookup(ctx.namespace, op.model.name))
+    model = _model_of(op.model, ctx)
     x = _input_batch(op, ctx)
     result: dict[str, Any] = {}
+    if op.eval:
+        model.eval()
     if op.random_weights_seed is not None:
-        params = random_params(model, op.random_weights_seed, op.random_scale)
-        assign_params(model, params)
+        order = parameters_in_forward_order(model, rows(require_torch(), x, 0, 2))
+        params = random_params(order, op.random_weights_seed, op.random_scale)
+        assign_params(model, params, order)
         result["params"] = [to_plain(p, ctx.sink) for p in params]
     if op.weights is not None:
         assign_params(model, [ctx.inputs[k] for k in op.weights])
-    if op.eval:
-        model.eval()
     out = batched_forward(model, x, op.batch_size)
     result["shape"] = list(out.shape)
     result["output"] = to_plain(out.argmax(axis=1) if op.argmax else out, ctx.sink)
     return result
 
 
-def _input_batch(op: ForwardOp, ctx: ProbeContext) -> Any:
+def _input_batch(op: ForwardOp | StructureOp, ctx: ProbeContext) -> Any:
     """The grader's input batch as a tensor of its own (a copy of the input array)."""
     return require_torch().from_numpy(array(ctx.inputs[op.input]))
 
@@ -167,6 +176,19 @@ def _forward_candidates(op: ForwardOp, source: Candidates, ctx: ProbeContext) ->
         except Exception as exc:  # noqa: BLE001  (one broken model is that model's answer)
             found.append({"name": name, "error": error_of(exc)})
     return {"candidates": found}
+
+
+def op_structure(op: StructureOp, ctx: ProbeContext) -> dict[str, Any]:
+    model = _model_of(op.model, ctx)
+    if not is_module(model):
+        raise TypeError(f"it is a {type(model).__name__}, not a torch model (nn.Module)")
+    if op.eval:
+        model.eval()
+    trace = trace_forward(model, _input_batch(op, ctx))
+    return {"calls": trace.calls, "truncated": trace.truncated,
+            "forward_error": error_of(trace.error) if trace.error is not None else None,
+            "params": [{"name": trace.names[id(p)], "shape": [int(s) for s in p.shape]}
+                       for p in trace.params]}
 
 
 def op_call(op: CallOp, ctx: ProbeContext) -> dict[str, Any]:
@@ -214,6 +236,7 @@ HANDLERS: dict[type, Callable[[Any, ProbeContext], dict[str, Any]]] = {
     ValueOp: op_value,
     ModulesOp: op_modules,
     ForwardOp: op_forward,
+    StructureOp: op_structure,
     CallOp: op_call,
     FiguresOp: op_figures,
     CallsLogOp: op_calls_log,
