@@ -82,12 +82,12 @@ def outer_mounts(spec: SandboxSpec) -> list[str]:
 def inner_mounts(spec: SandboxSpec) -> list[str]:
     """The inner bwrap's mounts: the outer view, with the space's folders at their places.
 
-    Sources are paths of the outer view; the runtime dir is bound again because the new /tmp
-    hides it.
+    Sources are paths of the outer view; the runtime dir (and a Python installed under /tmp, as
+    a clone's venv may be) is bound again because the new /tmp hides it.
     """
     args = ["--dev-bind", "/", "/"]  # a plain --bind would add nodev and break /dev/urandom
     args += ["--bind", f"{SPACE}/tmp", "/tmp", "--bind", f"{SPACE}/shm", "/dev/shm"]
-    for path in _runtime_paths(spec):
+    for path in _runtime_paths(spec) + _hidden_python_roots():
         args += ["--ro-bind", str(path), str(path)]
     args += ["--bind", f"{SPACE}/work", str(spec.workdir)]
     args += ["--dir", MPL_CONFIG_DIR]
@@ -137,6 +137,12 @@ def _runtime_paths(spec: SandboxSpec) -> list[Path]:
         if variant not in paths:
             paths.append(variant)
     return paths
+
+
+def _hidden_python_roots() -> list[Path]:
+    """The Python directories that the inner layer's /tmp and /dev/shm would hide."""
+    hidden = (Path("/tmp"), Path("/dev/shm"))  # noqa: S108  (the paths the inner layer replaces)
+    return [p for p in python_roots() if any(p.is_relative_to(h) for h in hidden)]
 
 
 def python_roots() -> list[Path]:
