@@ -133,6 +133,7 @@ def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
         cell_timeout=config.cell_timeout or ex.cell_timeout,
         startup_timeout=ex.startup_timeout,
         probe_timeout=ex.probe_timeout,
+        interrupt_grace=ex.interrupt_grace,
         max_output_bytes=int(lim.max_output_mb * 2**20),
         confine=config.confine,
         limits=limits,

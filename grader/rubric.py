@@ -111,6 +111,8 @@ class ExecutionSpec(Strict):
     notebook_timeout: float = Field(3600, gt=0, description="seconds the whole notebook may run")
     startup_timeout: float = Field(60, gt=0, description="seconds for the kernel to start")
     probe_timeout: float = Field(300, gt=0, description="seconds for one question's capture")
+    interrupt_grace: float = Field(15, gt=0, description="seconds a kernel interrupted at a cell's "
+                                   "time limit has to answer again before it is replaced")
     max_restarts: int = Field(2, ge=0, description="fresh kernels per notebook after one dies or "
                                                     "stops answering")
 

@@ -372,7 +372,7 @@ def test_cell_swallowing_the_timeout_interrupt_is_not_graded_as_run_1_1_1_4(
              H14, ("code", PLOT_SOMETHING)]
     rubric = rubric_with(lab9_rubric, ["1.1", "1.4"])
     rubric = rubric.model_copy(update={"execution": rubric.execution.model_copy(
-        update={"probe_timeout": 5})})
+        update={"probe_timeout": 5, "interrupt_grace": 3})})
     r = grade(make_notebook(cells), rubric, small_data, cell_timeout=3)
     assert question(r, "1.1").section.errors, verdicts(r)  # the hang is recorded somewhere
     assert not check_outcome(r, "1.4", RAN).passed, verdicts(r)  # its cell never ran

@@ -1,25 +1,20 @@
 """End-to-end: every example notebook in submissions/ runs on the grader's default data, and raises
 exactly in the cells it is meant to.
 
-Each notebook is executed with nbclient (allow_errors=True, 600 s per cell) in a fresh directory
-provisioned by `grader.data.provision` with the default small bundle, the way the grader runs
-student work. Slow (minutes): deselected by default, run with `pytest -m slow`.
+The notebooks are not executed again here: the result of grading each one (`graded_example`, once
+per session, confined, on the default data as the README grades them) records every cell that
+raised, in its question's section or, before the first question, in the notes. Slow: it needs the
+examples graded (minutes), which `tests/test_submissions_grade.py` shares.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from grader.data import load_data, provision
-
-SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
-CELL_TIMEOUT = 600
+from grader.results import GradeResult
+from submissions import examples
 
 # notebook -> the cells expected to raise: (a snippet of the cell's source, the exception name).
 # The only raising cell in a correct Lab 9 is the handout's own 2.1 check, which hard-codes the
@@ -47,45 +42,24 @@ class RaisedCell:
     evalue: str
 
 
-def run_notebook(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, float]:
-    """Execute `path` in `workdir` (errors recorded, not raised); return it and the wall time."""
-    nb = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    start = time.perf_counter()
-    client.execute()
-    return nb, time.perf_counter() - start
+def raised_cells(result: GradeResult) -> list[RaisedCell]:
+    """The cells that raised, in notebook order, from the grade's sections."""
+    found = {e.cell_index: RaisedCell(e.cell_index, e.source, e.ename, e.evalue)
+             for q in result.questions if q.section for e in q.section.errors}
+    return [found[i] for i in sorted(found)]
 
 
-def raised_cells(nb: nbformat.NotebookNode) -> list[RaisedCell]:
-    return [
-        RaisedCell(index, cell.source, output.ename, output.evalue)
-        for index, cell in enumerate(nb.cells)
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        if output.output_type == "error"
-    ]
-
-
-@pytest.fixture(scope="module")
-def bundle():
-    return load_data(None)
+STUDENT = {e.path.relative_to(examples.HERE).as_posix(): e.student
+           for e in examples.example_notebooks()}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED_ERRORS))
-def test_notebook_raises_only_where_intended(name, bundle, tmp_path, record_property):
-    provision(bundle, tmp_path, ["npz", "torchvision"])
-    nb, seconds = run_notebook(SUBMISSIONS / name, tmp_path)
-    record_property("wall_seconds", round(seconds, 1))
-    print(f"{name}: executed in {seconds:.1f} s")
-
-    raised = raised_cells(nb)
+def test_notebook_raises_only_where_intended(name, graded_example):
+    result = graded_example(STUDENT[name])
+    assert not [n for n in result.notes if "(before the first question) raised" in n], result.notes
+    assert not result.fatal, result.fatal
+    raised = raised_cells(result)
     expected = EXPECTED_ERRORS[name]
     described = [f"cell {c.index}: {c.ename}: {c.evalue}" for c in raised]
     assert len(raised) == len(expected), f"{name} raised in {described}, expected {expected}"

@@ -59,6 +59,7 @@ class SessionConfig:
     startup_timeout: float
     probe_timeout: float
     max_output_bytes: int
+    interrupt_grace: float = 15.0  # seconds an interrupted kernel has to answer again
     confine: bool = True
     limits: object | None = None  # grader.sandbox.confine.Limits
     forbidden_calls: list[str] = field(default_factory=list)
@@ -241,7 +242,7 @@ class KernelSession:
         return kept
 
     def _responsive(self) -> bool:
-        reply = self._run_silent("pass", 15)
+        reply = self._run_silent("pass", self.config.interrupt_grace)
         return reply is not None
 
     # -- probes --------------------------------------------------------------------------------
