@@ -175,9 +175,10 @@ def sandbox_processes(tag: str) -> list[str]:
 def test_infinite_loop_times_out_and_later_cells_still_run_1_2(grade_hostile) -> None:
     cells = [H11, CORRECT_11, H12, ("code", "while True:\n    pass"), AFTER,
              ("code", "import time\ntime.sleep(10**6)"), CORRECT_12, *LATER_14]
-    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=3)
+    # 8 s: the limit is every cell's, and CORRECT_12 imports torch (3-4 s on a loaded machine)
+    r = grade_hostile(cells, ("1.1", "1.2", "1.4"), cell_timeout=8)
     assert_11_keeps_its_points(r)
-    assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 3 s and was stopped"] * 2
+    assert errors(r, "1.2") == ["CellTimeoutError: the cell ran longer than 8 s and was stopped"] * 2
     q12 = question(r, "1.2")
     assert "the next cell ran" in q12.section.stdout
     assert q12.points == 10, verdicts(r)  # the model defined after both hangs is graded normally
