@@ -3,8 +3,8 @@ correct solution earns every automatic point, every mutant loses points in its q
 
 Each (assignment, profile) is graded once, as a class of notebooks through `run_batch` with 2
 workers (`submissions.fidelity.grade_corpus`, the settings docs/fidelity.md is made with), and
-each case is one test reading that result. Marked `fidelity`: left out of a plain `pytest` (the
-suite's 15-minute budget) and run by `pytest -m fidelity`, which `.ci/run` runs. Confined unless
+each case is one test reading that result. Marked `slow` (part of a plain `pytest`, as .ci/run runs
+it) and `fidelity` (`pytest -m fidelity` runs the corpus alone). Confined unless
 GRADER_TEST_CONFINE=0. The MNIST profile needs ../shared/data/mnist next to the repository.
 """
 

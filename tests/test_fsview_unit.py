@@ -13,7 +13,7 @@ from grader.sandbox.fsview import inner_mounts, outer_mounts
 
 def test_a_python_installed_under_tmp_stays_visible_under_the_sandboxs_own_tmp(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    venv = "/tmp/clone/.venv"  # noqa: S108  (a clone's venv, as CI may make one)
+    venv = "/tmp/clone/.venv"
     for name in ("prefix", "exec_prefix"):
         monkeypatch.setattr(sys, name, venv)
     spec = SandboxSpec(workdir=tmp_path / "work", runtime_dir=tmp_path / "run")

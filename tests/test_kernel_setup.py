@@ -5,7 +5,6 @@ the grader's package cannot be imported, as in the sandbox. No kernel is started
 
 from __future__ import annotations
 
-import builtins
 import json
 import os
 import subprocess
@@ -30,7 +29,6 @@ from grader.probes import (
     ValueOp,
 )
 from grader.sandbox.kernel import probe_code, setup_code
-from grader.sandbox.kernel_side.boot import register_modules
 from grader.sandbox.kernel_side.figures import FigureLog, summarize_figure
 from grader.sandbox.kernel_side.hooks import (
     DROPPED_NOTICE,
@@ -127,21 +125,25 @@ def test_wrapper_of_a_forbidden_callable_behaves_as_a_method_like_the_original()
 # ---- loading from source text ----------------------------------------------------------------------
 
 
-def test_registered_modules_import_each_other_and_keep_the_builtins_of_their_registration(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    modules = [("fakepkg", "<fakepkg>", None),
-               ("fakepkg.a", "a.py", "def size(x):\n    return len(x)\n"),
-               ("fakepkg.b", "b.py", ("from fakepkg.a import size\n\ndef twice(x):\n"
-                                      "    return 2 * size(x)\n"))]
-    try:
-        register_modules(modules)
-        monkeypatch.setattr(builtins, "len", lambda x: -1)  # what a notebook might do later
-        assert sys.modules["fakepkg.b"].twice([1, 2]) == 4
-        package = sys.modules["fakepkg"]
-        assert package.__path__ == [] and package.b is sys.modules["fakepkg.b"]
-    finally:
-        for name, _, _ in modules:
-            sys.modules.pop(name, None)
+REGISTERED_MODULES_KEEP_THEIR_BUILTINS = """
+import builtins, sys
+from grader.sandbox.kernel_side.boot import register_modules
+register_modules([("fakepkg", "<fakepkg>", None),
+                  ("fakepkg.a", "a.py", "def size(x):\\n    return len(x)\\n"),
+                  ("fakepkg.b", "b.py", "from fakepkg.a import size\\n\\ndef twice(x):\\n"
+                                        "    return 2 * size(x)\\n")])
+builtins.len = lambda x: -1  # what a notebook might do later
+package = sys.modules["fakepkg"]
+print(sys.modules["fakepkg.b"].twice([1, 2]), package.__path__, package.b is sys.modules["fakepkg.b"])
+"""
+
+
+def test_registered_modules_import_each_other_and_keep_the_builtins_of_their_registration() -> None:
+    # in a child: patching builtins.len in this process would break pytest-xdist's own threads
+    done = subprocess.run([sys.executable, "-c", REGISTERED_MODULES_KEEP_THEIR_BUILTINS],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.stdout.split() == ["4", "[]", "True"], done.stderr
 
 
 # ---- set-up and probe code in an IPython shell without the grader's package ----------------------

@@ -1,7 +1,8 @@
 """The example submissions in submissions/ graded end to end (confined), verdict by verdict.
 
 These are the README's promises: alice gets every automatic point, the handout's own answers lose
-exactly what their mistakes cost, and each realistic mistake costs its question only. Each
+exactly what their mistakes cost, and each realistic mistake costs its question only; and every
+example raises exactly in the cells it is meant to (read from its graded result). Each
 example is graded once per session (`graded_example` in conftest.py), on the data the golden
 verdicts in tests/golden/example_verdicts.json were recorded on.
 """
@@ -9,6 +10,7 @@ verdicts in tests/golden/example_verdicts.json were recorded on.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from conftest import EXAMPLE_DATA, RUBRICS, check_outcome, question, verdicts
 
 from grader.results import GradeResult
 from grader.rubric import load_rubric
+from submissions import examples
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example_verdicts.json"
 
@@ -196,3 +199,58 @@ def test_handout_hw2_loses_exactly_2_1_j_and_the_3_1_plot(graded_example) -> Non
     assert "modifies its argument" in messages(result, "2.2.2")  # a note, not a deduction
     assert "misclassified" in " ".join(c.name for q in result.questions if q.id == "3.1"
                                        for c in q.checks if not c.passed)
+
+
+# ============================================================================================
+# Each example raises exactly in the cells it is meant to, on the grading data
+# ============================================================================================
+
+# notebook -> the cells expected to raise: (a snippet of the cell's source, the exception name).
+# The only raising cell in a correct Lab 9 is the handout's own 2.1 check, which hard-codes the
+# full MNIST sizes (60000/10000) and so fails on the grader's smaller data.
+LAB9_SIZE_CHECK = ("assert X_trn.shape == (60000, 1, 28, 28)", "AssertionError")
+EXPECTED_ERRORS: dict[str, list[tuple[str, str]]] = {
+    "alice.ipynb": [LAB9_SIZE_CHECK],
+    "bob.ipynb": [LAB9_SIZE_CHECK],
+    "carol.ipynb": [LAB9_SIZE_CHECK],
+    "dan.ipynb": [LAB9_SIZE_CHECK],
+    "handout_lab9.ipynb": [
+        ("W1, b1, W2, b2 = model12.parameters()", "NameError"),
+        LAB9_SIZE_CHECK,
+    ],
+    "hw2/erin.ipynb": [],
+    "hw2/handout_hw2.ipynb": [("knn = KNNClassifier(3).fit(train_X, train_y)", "IndexError")],
+}
+
+
+@dataclass(frozen=True)
+class RaisedCell:
+    index: int
+    source: str
+    ename: str
+    evalue: str
+
+
+def raised_cells(result: GradeResult) -> list[RaisedCell]:
+    """The cells that raised, in notebook order, from the grade's sections."""
+    found = {e.cell_index: RaisedCell(e.cell_index, e.source, e.ename, e.evalue)
+             for q in result.questions if q.section for e in q.section.errors}
+    return [found[i] for i in sorted(found)]
+
+
+STUDENT = {e.path.relative_to(examples.HERE).as_posix(): e.student
+           for e in examples.example_notebooks()}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_ERRORS))
+def test_notebook_raises_only_where_intended(name, graded_example):
+    result = graded_example(STUDENT[name])
+    assert not [n for n in result.notes if "(before the first question) raised" in n], result.notes
+    assert not result.fatal, result.fatal
+    raised = raised_cells(result)
+    expected = EXPECTED_ERRORS[name]
+    described = [f"cell {c.index}: {c.ename}: {c.evalue}" for c in raised]
+    assert len(raised) == len(expected), f"{name} raised in {described}, expected {expected}"
+    for cell, (snippet, ename) in zip(raised, expected):
+        assert snippet in cell.source, f"{name}: unexpected raising cell {cell.index}: {described}"
+        assert cell.ename == ename, f"{name}: cell {cell.index} raised {cell.ename}: {cell.evalue}"

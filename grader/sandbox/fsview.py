@@ -141,7 +141,7 @@ def _runtime_paths(spec: SandboxSpec) -> list[Path]:
 
 def _hidden_python_roots() -> list[Path]:
     """The Python directories that the inner layer's /tmp and /dev/shm would hide."""
-    hidden = (Path("/tmp"), Path("/dev/shm"))  # noqa: S108  (the paths the inner layer replaces)
+    hidden = (Path("/tmp"), Path("/dev/shm"))
     return [p for p in python_roots() if any(p.is_relative_to(h) for h in hidden)]
 
 
