@@ -92,6 +92,8 @@ def main() -> None:
               "notebook is below the folder given, else file.")
 @click.option("--roster", type=click.Path(path_type=Path), help="CSV with a 'student' column: "
               "missing submissions are reported and listed in grades.csv.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the final counts and what went "
+              "wrong (no progress, no tables).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of grader errors.")
 def run(notebooks: tuple[Path, ...], unsafe_no_sandbox: bool, debug: bool, **flags) -> None:
     """Grade NOTEBOOKS (files, folders or globs of .ipynb) and write a JSON and an HTML report for

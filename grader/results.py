@@ -16,6 +16,17 @@ GRADER_PROBLEM = "grader problem, not the notebook's (left out of the score unti
 
 
 @dataclass(frozen=True)
+class CellProgress:
+    """Where one notebook's execution is: sent to `GradeConfig.on_progress` before each cell runs."""
+
+    student: str
+    question_id: str  # '' before the first question's section
+    cell: int  # the cell's position in the notebook
+    done: int  # code cells started so far, this one included (replays not counted)
+    total: int  # code cells of the notebook
+
+
+@dataclass(frozen=True)
 class CellError:
     """An exception a student cell raised (or a timeout / dead kernel attributed to that cell)."""
 
