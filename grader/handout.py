@@ -5,8 +5,9 @@ built by submissions/build.py), whose cells say in `metadata.nbgrade` their `rol
 the handout gives; "starter": an answer cell's starter code), `name` and, for a given cell that
 checks the handout's own data, `handout_data_lines`. Returns a `Handout` that tells, for a student
 cell's source (whitespace-insensitive), whether it is an unchanged given cell or unchanged starter
-code (`origin`), whether a section's code is all unchanged handout code (`not_attempted`), and why an
-error an unchanged given cell raised is expected with the grading data (`expected_error`).
+code (`origin`), whether a section's code is all unchanged handout code (`not_attempted`), why an
+error an unchanged given cell raised is expected with the grading data (`expected_error`), and
+which of a section's markdown is the student's own writing (`student_text`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,24 @@ def same_code(a: str, b: str) -> bool:
 class Handout:
     path: Path
     cells: tuple[HandoutCell, ...]
+    markdown: tuple[str, ...] = ()  # every markdown cell of the handout: prompts, headings
+
+    def student_text(self, sources: list[str]) -> list[str]:
+        """The student's own writing among a section's markdown cells: cells the handout has
+        (prompts, the next part's heading, an untouched "(Your proof here)") are left out, and so
+        are lines copied from the handout inside an edited cell."""
+        whole = {_SPACE.sub("", m) for m in self.markdown}
+        lines = {_SPACE.sub("", line) for m in self.markdown for line in m.splitlines()}
+        lines = {line for line in lines if len(line) > 3}
+        kept = []
+        for source in sources:
+            if _SPACE.sub("", source) in whole:
+                continue
+            own = [line for line in source.splitlines() if _SPACE.sub("", line) not in lines]
+            text = "\n".join(own).strip()
+            if text:
+                kept.append(text)
+        return kept
 
     def origin(self, source: str) -> HandoutCell | None:
         """The handout cell `source` is, unchanged (given cells first), or None."""
@@ -104,13 +123,14 @@ def mark_expected_errors(record: SectionRecord, handout: Handout | None) -> Sect
 def _load(path: Path, mtime_ns: int) -> Handout:
     nb = nbformat.read(str(path), as_version=4)
     cells = []
+    markdown = tuple(c.source for c in nb.cells if c.cell_type == "markdown")
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrade", {})
         if cell.cell_type != "code" or meta.get("role") not in ("given", "starter"):
             continue
         cells.append(HandoutCell(meta["role"], str(meta.get("name", "")), cell.source,
                                  tuple(int(n) for n in meta.get("handout_data_lines", []))))
-    return Handout(path, tuple(cells))
+    return Handout(path, tuple(cells), markdown)
 
 
 def load_handout(path: Path, rubric_path: str = "") -> Handout:

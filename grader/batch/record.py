@@ -1,5 +1,7 @@
 """Recording: every result of a run -> reports, the execution cache, the gradebook, Gradescope.
 
+Each result also leaves `review/<student>.json`, what `grade review` shows of its manual items.
+
 `Recorder` lives in the process that runs `grade` and is the only writer of the output folder:
 workers only send their outcomes back.
 """
@@ -16,9 +18,11 @@ from grader.batch.progress import StudentLine
 from grader.batch.task import Job, Outcome
 from grader.cache import CacheHeader, ExecutionCache
 from grader.exports import write_gradescope
+from grader.handout import handout_for
 from grader.pipeline import GradeConfig, score_execution
 from grader.report import write_reports
 from grader.results import GradeResult
+from grader.review.answers import answers_from, write_answers
 from grader.store import Gradebook, Provenance, now_iso
 
 
@@ -59,7 +63,9 @@ class Recorder:
                     outcome.worker), outcome.execution)
             except (pickle.PicklingError, TypeError, AttributeError):
                 pass  # graded all the same; only a later --rescore will need to execute it
-        self._store(result, job.sha256, self.provenance(outcome.worker, executed_at), "executed")
+        sources = outcome.execution.sources if outcome.execution is not None else []
+        self._store(result, job.sha256, self.provenance(outcome.worker, executed_at), "executed",
+                    sources)
 
     def rescore(self, sub: Submission) -> None:
         header = self.cache.header(sub.student)
@@ -68,10 +74,15 @@ class Recorder:
             raise BatchInputError(f"{sub.student}: the cached execution vanished or is unreadable")
         result = score_execution(execution, self.config)
         self._store(result, header.notebook_sha256,
-                    self.provenance(header.worker, header.executed_at), "rescored")
+                    self.provenance(header.worker, header.executed_at), "rescored",
+                    execution.sources)
 
-    def _store(self, result: GradeResult, sha: str, provenance: Provenance, how: str) -> None:
+    def _store(self, result: GradeResult, sha: str, provenance: Provenance, how: str,
+               sources: list[str]) -> None:
         write_reports(result, self.out_dir)
+        rubric = self.config.rubric
+        handout = handout_for(rubric.handout, rubric.folder, rubric.source_path)
+        write_answers(self.out_dir, answers_from(result, sources, rubric, handout))
         row = self.gradebook.record_result(result, sha, provenance)
         write_gradescope(self.gradebook, self.out_dir, result.student)
         self.on_line(StudentLine(result.student, row.status, how, row.score, row.max_score,

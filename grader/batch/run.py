@@ -42,6 +42,7 @@ from grader.batch.task import WorkerSettings, grade_task, make_job, worker_confi
 from grader.cache import ExecutionCache
 from grader.exports import write_grades_csv
 from grader.options import GradeOptions
+from grader.report.dashboard import write_dashboard
 from grader.results import GRADER_ERROR, GRADER_PROBLEM
 from grader.store import Gradebook, GradebookError
 
@@ -124,6 +125,7 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                                  rubric.limits.threads)
             finally:
                 write_grades_csv(gradebook, out_dir, [q.id for q in rubric.questions], roster)
+                write_dashboard(gradebook, out_dir)
             have = {x.student for x in summary.lines} | {s.student for s in gradebook.submissions()}
     if roster is not None:
         summary.lines += [StudentLine(s, "missing", "", None, rubric.max_score, 0.0,

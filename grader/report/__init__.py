@@ -27,6 +27,11 @@ STATUS_LABELS = {
 }
 
 
+def render_template(name: str, **context: object) -> str:
+    """Render one of templates/ (autoescaped: every string in `context` is escaped)."""
+    return _env.get_template(name).render(**context)
+
+
 def render_html(result: GradeResult) -> str:
     template = _env.get_template("student.html.j2")
     return template.render(r=result, labels=STATUS_LABELS)

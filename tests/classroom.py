@@ -1,0 +1,115 @@
+"""A graded Lab 9 class folder built from results in code: no kernel, no notebook executed.
+
+`build_class(out, rubric)` writes what `grade` writes for a class (reports, gradebook, grades.csv,
+Gradescope, review/<student>.json, index.html) for four students: alice (full marks, a figure and
+her written answer for 1.4, math included), bob (1.3 fails), mallory (hostile: a name and an
+answer full of HTML and script), and a notebook that failed to grade. The dashboard, report and
+review tests share it; `python -m tests.classroom OUT` writes one to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+from grader.exports import write_grades_csv, write_gradescope
+from grader.handout import handout_for
+from grader.report import write_reports
+from grader.report.dashboard import write_dashboard
+from grader.results import CheckOutcome, Figure, GradeResult, QuestionResult, SectionRecord
+from grader.review.answers import answers_from, write_answers
+from grader.rubric import Rubric
+from grader.store import Gradebook, Provenance
+
+HOSTILE_NAME = 'mallory<img src=x onerror="window.pwned=1">'
+HOSTILE_ANSWER = (
+    "My filters: <script>window.pwned = 1</script> and "
+    '<img src=x onerror="window.pwned=1"> and [a link](javascript:window.pwned=1) and '
+    '<a href="javascript:window.pwned=1">raw</a>.\n\n'
+    "The weight $w_2 = \\frac{1}{2}$ is positive:\n\n$$\\sum_i w_i x_i > 0$$\n\n"
+    "</textarea></script><svg onload=\"window.pwned=1\">"
+)
+ALICE_ANSWER = ("Filter 2 is a $[0, 1, 0]$ detector: its centre weight is $w_{1} = 1.3$ and "
+                "the linear weight for it is the largest positive one.\n\n$$y = \\sigma(Wx)$$")
+
+ENVIRONMENT = {"grader_version": "test", "rubric_sha256": "0" * 64, "packages": {"torch": "-"},
+               "sandbox": "none (test)"}
+DATA = {"description": "digits (test)", "fingerprint": "test"}
+
+
+def tiny_png(colour: tuple[int, int, int] = (200, 30, 30), size: int = 24) -> str:
+    """A small solid PNG, base64: a 'figure' the student displayed."""
+    raw = b"".join(b"\x00" + bytes(colour) * size for _ in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return base64.b64encode(png).decode()
+
+
+def result_for(rubric: Rubric, student: str, failing: set[str], answer: str,
+               figure: str | None) -> tuple[GradeResult, list[str]]:
+    """A result where every question passes but `failing`, with a manual item answered."""
+    questions, sources = [], []
+    for q in rubric.questions:
+        ok = q.id not in failing
+        auto = q.points - (q.manual.points if q.manual else 0.0)
+        cells = [len(sources)]
+        sources.append(f"# {student}'s code for {q.id}\nplot_matrix_grid(W1)  # <b>not bold</b>")
+        section = SectionRecord(q.id, cells, executed=True, seconds=1.5,
+                                markdown=[answer] if q.manual else [],
+                                figures=[Figure(cells[0], figure)] if figure and q.manual else [])
+        check = CheckOutcome(f"{q.id} works", ok, "as expected" if ok else "accuracy 0.874, "
+                             "needs >= 0.90", auto if ok else 0.0, auto)
+        status = ("manual" if q.manual else "pass") if ok else "fail"
+        questions.append(QuestionResult(q.id, q.title, status, auto if ok else 0.0, auto,
+                                        [check], q.manual.points if q.manual else 0.0,
+                                        q.manual.model_answer if q.manual else "", section))
+    score = sum(q.points for q in questions)
+    result = GradeResult(rubric.assignment, student, f"{student}.ipynb", "0" * 64, score,
+                         sum(q.max_points for q in questions),
+                         sum(q.manual_points for q in questions if q.status == "manual"),
+                         questions, ENVIRONMENT, DATA, 20.0)
+    return result, sources
+
+
+def failed_result(rubric: Rubric, student: str) -> GradeResult:
+    questions = [QuestionResult(q.id, q.title, "error", 0.0, q.points, [],
+                                section=SectionRecord(q.id, [], not_run_reason="not JSON"))
+                 for q in rubric.questions]
+    return GradeResult(rubric.assignment, student, f"{student}.ipynb", "", 0.0, rubric.max_score,
+                       0.0, questions, ENVIRONMENT, DATA, 0.1,
+                       fatal="the notebook is not JSON <script>window.pwned=1</script>")
+
+
+def build_class(out: Path, rubric: Rubric) -> Path:
+    """Write the class into `out`; returns `out`."""
+    handout = handout_for(rubric.handout, rubric.folder, rubric.source_path)
+    graded = [
+        result_for(rubric, "alice", set(), ALICE_ANSWER, tiny_png((30, 120, 200))),
+        result_for(rubric, "bob", {"1.3"}, "(Your explanation)\n\nI did not finish.", None),
+        result_for(rubric, HOSTILE_NAME, {"2.2"}, HOSTILE_ANSWER, tiny_png()),
+        (failed_result(rubric, "zed"), []),
+    ]
+    with Gradebook(out) as gradebook:
+        gradebook.claim(rubric.assignment)
+        for result, sources in graded:
+            write_reports(result, out)
+            gradebook.record_result(result, "0" * 64, Provenance(rubric.sha256, "", "test"))
+            write_gradescope(gradebook, out, result.student)
+            write_answers(out, answers_from(result, sources, rubric, handout))
+        write_grades_csv(gradebook, out, [q.id for q in rubric.questions], None)
+        write_dashboard(gradebook, out)
+    return out
+
+
+if __name__ == "__main__":
+    from grader.rubric import load_rubric
+
+    print(build_class(Path(sys.argv[1]), load_rubric(Path("rubrics/lab9.yaml"))))
