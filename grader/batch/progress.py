@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from grader.ledger import AutoQuestion, Ledger, build_ledger
 from grader.options import GradeOptions
 from grader.report import safe_name
 from grader.store import Gradebook, QuestionRow, SubmissionRow
@@ -185,27 +186,39 @@ def print_grader_problems(summary: BatchSummary, console: Console) -> None:
 
 
 QUESTION_COLOURS = {"pass": "green", "partial": "yellow", "fail": "red", "error": "bold red",
-                    "manual": "cyan", "grader_error": "magenta"}
+                    "manual_pending": "cyan", "manual": "cyan", "override": "blue",
+                    "not_attempted": "dim", "grader_error": "magenta"}
 
 
 def print_student(sub: SubmissionRow, questions: list[QuestionRow], how: str,
-                  console: Console) -> None:
-    """One student's questions: status, points and the first problem of each."""
-    score = "" if sub.score is None else f"{sub.score:.1f} / {sub.max_score:g}"
+                  console: Console, ledger: Ledger | None = None) -> None:
+    """One student's questions: status, points (the ledger's) and the first problem of each."""
+    rows = {q.question_id: q for q in questions}
+    ledger = ledger or build_ledger(sub.student, [
+        AutoQuestion(q.question_id, q.title, q.status, q.points, q.max_points, q.manual_points,
+                     q.not_attempted) for q in questions])
+    score = "" if sub.score is None else f"{ledger.score:.1f} / {ledger.max_score:g}"
     table = Table(title=f"{sub.assignment} — {sub.student}: {score}", title_justify="left")
     for column, justify in (("question", "left"), ("status", "left"), ("points", "right"),
                             ("first problem", "left")):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for q in questions:
+    for g in ledger.questions:
+        q = rows[g.id]
         problem = next((m["message"] for m in q.messages
                         if not m["passed"] and m["max_points"]), "") or q.not_run_reason
-        table.add_row(q.question_id, f"[{QUESTION_COLOURS.get(q.status, '')}]{q.status}[/]",
-                      f"{q.points:.4g}/{q.max_points:g}", problem[:160])
+        pending = f" ({g.manual_pending:g} pending)" if g.manual_pending else ""
+        table.add_row(g.id, f"[{QUESTION_COLOURS.get(g.status, '')}]{g.status}[/]",
+                      f"{g.points:.4g}/{g.max_points:g}{pending}", problem[:160])
     console.print(table)
     if sub.status == "failed":
         console.print(f"[bold red]could not grade:[/] {sub.reason}", highlight=False)
-    if sub.pending_manual:
-        console.print(f"{sub.pending_manual:g} points await manual review.", highlight=False)
+    if ledger.pending_manual:
+        console.print(f"{ledger.pending_manual:g} points await manual review.", highlight=False)
+    if ledger.manual_awarded:
+        console.print(f"{ledger.manual_awarded:g} points awarded by a reviewer.", highlight=False)
+    if ledger.overridden:
+        console.print(f"Overridden by a person: question {', '.join(ledger.overridden)}.",
+                      highlight=False)
     if how == "skipped":
         console.print(f"Unchanged since it was graded ({sub.graded_at}); --force grades it "
                       "again.", highlight=False)
@@ -222,7 +235,8 @@ def print_run(summary: BatchSummary, options: GradeOptions, console: Console | N
         with Gradebook(summary.out_dir) as gradebook:
             sub = gradebook.submission(line.student)
             if sub is not None:
-                print_student(sub, gradebook.questions(line.student), line.how, console)
+                print_student(sub, gradebook.questions(line.student), line.how, console,
+                              gradebook.ledger(line.student))
                 stem = safe_name(line.student)
                 console.print(f"report: {summary.out_dir / (stem + '.html')}   result: "
                               f"{summary.out_dir / (stem + '.json')}", highlight=False,
