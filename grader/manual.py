@@ -60,7 +60,8 @@ def default_grader() -> str:
         return "unknown"
 
 
-def _open(out: Path) -> Gradebook:
+def open_gradebook(out: Path) -> Gradebook:
+    """The gradebook of a graded class; ValueError when `out` holds none."""
     if not (out / GRADEBOOK_NAME).is_file():
         raise ValueError(f"{out}: no {GRADEBOOK_NAME} here (grade the class into this --out "
                          "folder first)")
@@ -96,7 +97,7 @@ def record_manual(out: Path, student: str, question: str, points: float, comment
                   grader: str) -> ManualGrade:
     """Record points for a question's manual part and refresh the student's outputs."""
     points = float(points)
-    with _open(out) as gradebook:
+    with open_gradebook(out) as gradebook:
         max_points = validate_manual(gradebook, student, question, points)
         grade = ManualGrade(student, question, points, comment, grader or default_grader(),
                             now_iso(), max_points)
@@ -120,7 +121,7 @@ def record_override(out: Path, student: str, question: str, points: float, reaso
                     grader: str) -> Override:
     """Set a whole question's points (a regrade request, a grader's judgement), with why."""
     points = float(points)
-    with _open(out) as gradebook:
+    with open_gradebook(out) as gradebook:
         validate_override(gradebook, student, question, points, reason)
         override = Override(student, question, points, reason.strip(),
                             grader or default_grader(), now_iso())
@@ -132,7 +133,7 @@ def record_override(out: Path, student: str, question: str, points: float, reaso
 def remove_override(out: Path, student: str, question: str, reason: str,
                     grader: str) -> Override:
     """Withdraw the standing override (recorded as an entry of its own: the history stays)."""
-    with _open(out) as gradebook:
+    with open_gradebook(out) as gradebook:
         _question(gradebook, student, question)
         override = Override(student, question, 0.0, reason.strip() or "removed",
                             grader or default_grader(), now_iso(), removed=True)
@@ -143,19 +144,19 @@ def remove_override(out: Path, student: str, question: str, reason: str,
 
 def manual_grades(out: Path) -> list[ManualGrade]:
     """Every manual grade recorded, oldest first."""
-    with _open(out) as gradebook:
+    with open_gradebook(out) as gradebook:
         return gradebook.manual_grades()
 
 
 def overrides(out: Path) -> list[Override]:
     """Every override entry recorded (removals included), oldest first."""
-    with _open(out) as gradebook:
+    with open_gradebook(out) as gradebook:
         return gradebook.overrides()
 
 
 def manual_items(out: Path) -> list[ManualItem]:
     """Every student's manual parts, student by student in the rubric's question order."""
-    with _open(out) as gradebook:
+    with open_gradebook(out) as gradebook:
         latest = {(g.student, g.question): g for g in gradebook.manual_grades()}
         items = []
         for sub in gradebook.submissions():
@@ -174,7 +175,7 @@ def manual_items(out: Path) -> list[ManualItem]:
 def refresh_outputs(out: Path, students: Iterable[str] | None = None) -> None:
     """Render reports, the gradebook's totals, Gradescope files (for `students`, default all) and
     grades.csv again from the stored results and the people's grades; never executes a notebook."""
-    with _open(out) as gradebook:
+    with open_gradebook(out) as gradebook:
         grades, entries = gradebook.manual_grades(), gradebook.overrides()
         names = ([s.student for s in gradebook.submissions()] if students is None
                  else list(students))
