@@ -26,6 +26,8 @@ EXIT_UNUSABLE = 2
 SUBCOMMANDS: dict[str, str] = {
     "init": "grader.commands.init:init",
     "validate": "grader.commands.validate:validate",
+    "manual": "grader.commands.manual:manual",
+    "override": "grader.commands.override:override",
 }
 
 

@@ -19,8 +19,9 @@ from grader.config import GradeConfig
 from grader.execute import Execution, execute_notebook
 from grader.expected import Reference
 from grader.handout import handout_for, mark_expected_errors
+from grader.ledger import AutoQuestion, build_ledger
 from grader.results import GradeResult, QuestionResult, SectionRecord
-from grader.score import score_question, score_totals
+from grader.score import score_question
 
 __all__ = ["Execution", "GradeConfig", "execute_notebook", "grade_notebook", "score_execution"]
 
@@ -48,7 +49,12 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
             capture_error=record.not_run_reason or "not captured")
         ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},
                            execution.cell_of_execution)
-        questions.append(score_question(q, capture, ctx))
+        scored = score_question(q, capture, ctx)
+        if handout is not None and record.cell_indices:
+            code = [execution.sources[i] for i in record.cell_indices
+                    if i < len(execution.sources)]
+            scored.not_attempted = handout.not_attempted(code)
+        questions.append(scored)
     return _result(config, path, execution.student, execution.notebook_sha256, questions,
                    execution.notes, start)
 
@@ -78,15 +84,17 @@ def environment(config: GradeConfig) -> dict:
 def _result(config: GradeConfig, path: Path, student: str, sha: str,
             questions: list[QuestionResult], notes: list[str], start: float,
             fatal: str = "") -> GradeResult:
-    score, max_score = score_totals(questions)  # grader problems are in neither
+    ledger = build_ledger(student, [AutoQuestion(q.id, q.title, q.status, q.points, q.max_points,
+                                                 q.manual_points, q.not_attempted)
+                                    for q in questions])  # no person has graded yet
     return GradeResult(
         assignment=config.rubric.assignment,
         student=student,
         notebook=str(path),
         notebook_sha256=sha,
-        score=score,
-        max_score=max_score,
-        pending_manual=sum(q.manual_points for q in questions if q.status == "manual"),
+        score=ledger.score,  # grader problems are in neither score nor maximum
+        max_score=ledger.max_score,
+        pending_manual=ledger.pending_manual,
         questions=questions,
         environment=environment(config),
         data=config.data.summary(),

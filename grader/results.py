@@ -90,9 +90,38 @@ class QuestionResult:
     points: float
     max_points: float
     checks: list[CheckOutcome]
-    manual_points: float = 0.0  # points a human awards; not included in `points` until entered
+    manual_points: float = 0.0  # the manual part's maximum; `points` never includes it
     model_answer: str = ""
     section: SectionRecord | None = None
+    not_attempted: bool = False  # the section's code is the handout's, unchanged (handout.py)
+    manual_instructions: str = ""  # what the reviewer looks for (the rubric's)
+
+
+@dataclass(frozen=True)
+class ManualGrade:
+    """Points a person awarded for a question's manual part (gradebook table `manual_grades`)."""
+
+    student: str
+    question: str
+    points: float
+    comment: str
+    grader: str
+    at: str  # ISO 8601, UTC
+    max_points: float = 0.0  # the manual part's maximum when it was graded (0: unknown)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A person's decision on a whole question's points, with why (gradebook table `overrides`).
+    A `removed` entry withdraws the override before it."""
+
+    student: str
+    question: str
+    points: float
+    reason: str
+    grader: str
+    at: str  # ISO 8601, UTC
+    removed: bool = False
 
 
 @dataclass

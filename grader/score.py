@@ -64,6 +64,7 @@ def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreC
         manual_points=question.manual.points if question.manual else 0.0,
         model_answer=question.manual.model_answer if question.manual else "",
         section=ctx.section,
+        manual_instructions=question.manual.instructions if question.manual else "",
     )
 
 

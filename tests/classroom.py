@@ -15,9 +15,9 @@ import sys
 import zlib
 from pathlib import Path
 
-from grader.exports import write_grades_csv, write_gradescope
+from grader.exports import write_grades_csv
 from grader.handout import handout_for
-from grader.report import write_reports
+from grader.outputs import write_student_outputs
 from grader.report.dashboard import write_dashboard
 from grader.results import CheckOutcome, Figure, GradeResult, QuestionResult, SectionRecord
 from grader.review.answers import answers_from, write_answers
@@ -68,7 +68,7 @@ def result_for(rubric: Rubric, student: str, failing: set[str], answer: str,
         check = CheckOutcome(f"{q.id} works", ok, "as expected" if ok else "accuracy 0.874, "
                              "needs >= 0.90", auto if ok else 0.0, auto)
         status = ("manual" if q.manual else "pass") if ok else "fail"
-        questions.append(QuestionResult(q.id, q.title, status, auto if ok else 0.0, auto,
+        questions.append(QuestionResult(q.id, q.title, status, auto if ok else 0.0, q.points,
                                         [check], q.manual.points if q.manual else 0.0,
                                         q.manual.model_answer if q.manual else "", section))
     score = sum(q.points for q in questions)
@@ -100,11 +100,10 @@ def build_class(out: Path, rubric: Rubric) -> Path:
     with Gradebook(out) as gradebook:
         gradebook.claim(rubric.assignment)
         for result, sources in graded:
-            write_reports(result, out)
             gradebook.record_result(result, "0" * 64, Provenance(rubric.sha256, "", "test"))
-            write_gradescope(gradebook, out, result.student)
+            write_student_outputs(gradebook, out, result.student)
             write_answers(out, answers_from(result, sources, rubric, handout))
-        write_grades_csv(gradebook, out, [q.id for q in rubric.questions], None)
+        write_grades_csv(gradebook, out)
         write_dashboard(gradebook, out)
     return out
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from grader.ledger import AutoQuestion, Ledger, build_ledger
 from grader.options import GradeOptions
 from grader.report import safe_name
 from grader.store import Gradebook, QuestionRow, SubmissionRow
@@ -166,27 +167,39 @@ def print_grader_problems(summary: BatchSummary, console: Console) -> None:
 
 
 QUESTION_COLOURS = {"pass": "green", "partial": "yellow", "fail": "red", "error": "bold red",
-                    "manual": "cyan", "grader_error": "magenta"}
+                    "manual_pending": "cyan", "manual": "cyan", "override": "blue",
+                    "not_attempted": "dim", "grader_error": "magenta"}
 
 
 def print_student(sub: SubmissionRow, questions: list[QuestionRow], how: str,
-                  console: Console) -> None:
-    """One student's questions: status, points and the first problem of each."""
-    score = "" if sub.score is None else f"{sub.score:.1f} / {sub.max_score:g}"
+                  console: Console, ledger: Ledger | None = None) -> None:
+    """One student's questions: status, points (the ledger's) and the first problem of each."""
+    by_id = {q.question_id: q for q in questions}
+    ledger = ledger or build_ledger(sub.student, [
+        AutoQuestion(q.question_id, q.title, q.status, q.points, q.max_points, q.manual_points,
+                     q.not_attempted) for q in questions])
+    score = "" if sub.score is None else f"{ledger.score:.1f} / {ledger.max_score:g}"
     rows = []
-    for q in questions:
+    for g in ledger.questions:
+        q = by_id[g.id]
         problem = next((m["message"] for m in q.messages
                         if not m["passed"] and m["max_points"]), "") or q.not_run_reason
-        rows.append([Text(q.question_id), Text(q.status, QUESTION_COLOURS.get(q.status, "")),
-                     Text(f"{q.points:.4g}/{q.max_points:g}"), Text(" ".join(problem.split()))])
+        pending = f" ({g.manual_pending:g} pending)" if g.manual_pending else ""
+        rows.append([Text(g.id), Text(g.status, QUESTION_COLOURS.get(g.status, "")),
+                     Text(f"{g.points:.4g}/{g.max_points:g}{pending}"),
+                     Text(" ".join(problem.split()))])
     table = _table(console, f"{sub.assignment} — {sub.student}: {score}",
                    [("question", "left", False), ("status", "left", False),
                     ("points", "right", False), ("first problem", "left", True)], rows)
     console.print(table)
     if sub.status == "failed":
         _say(console, Text.assemble(("could not grade:", "bold red"), f" {sub.reason}"))
-    if sub.pending_manual:
-        _say(console, f"{sub.pending_manual:g} points await manual review.")
+    if ledger.pending_manual:
+        _say(console, f"{ledger.pending_manual:g} points await manual review.")
+    if ledger.manual_awarded:
+        _say(console, f"{ledger.manual_awarded:g} points awarded by a reviewer.")
+    if ledger.overridden:
+        _say(console, f"Overridden by a person: question {', '.join(ledger.overridden)}.")
     if how == "skipped":
         _say(console, f"Unchanged since it was graded ({sub.graded_at}); --force grades it again.")
 
@@ -206,7 +219,8 @@ def print_run(summary: BatchSummary, options: GradeOptions, console: Console | N
         with Gradebook(summary.out_dir) as gradebook:
             sub = gradebook.submission(line.student)
             if sub is not None:
-                print_student(sub, gradebook.questions(line.student), line.how, console)
+                print_student(sub, gradebook.questions(line.student), line.how, console,
+                              gradebook.ledger(line.student))
                 stem = safe_name(line.student)
                 _say(console, f"report: {summary.out_dir / (stem + '.html')}")
                 _say(console, f"result: {summary.out_dir / (stem + '.json')}")

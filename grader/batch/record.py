@@ -19,8 +19,8 @@ from grader.batch.task import Job, Outcome
 from grader.cache import CacheHeader, ExecutionCache
 from grader.exports import write_gradescope
 from grader.handout import handout_for
+from grader.outputs import write_student_outputs
 from grader.pipeline import GradeConfig, score_execution
-from grader.report import write_reports
 from grader.results import GradeResult
 from grader.review.answers import answers_from, write_answers
 from grader.store import Gradebook, Provenance, now_iso
@@ -79,13 +79,15 @@ class Recorder:
 
     def _store(self, result: GradeResult, sha: str, provenance: Provenance, how: str,
                sources: list[str]) -> None:
-        write_reports(result, self.out_dir)
         rubric = self.config.rubric
         handout = handout_for(rubric.handout, rubric.folder, rubric.source_path)
         write_answers(self.out_dir, answers_from(result, sources, rubric, handout))
         row = self.gradebook.record_result(result, sha, provenance)
-        write_gradescope(self.gradebook, self.out_dir, result.student)
-        self.on_line(StudentLine(result.student, row.status, how, row.score, row.max_score,
+        # reports, totals and Gradescope from the ledger: the people's grades stand across regrades
+        ledger = write_student_outputs(self.gradebook, self.out_dir, result.student)
+        score = ledger.score if ledger is not None and row.score is not None else row.score
+        max_score = ledger.max_score if ledger is not None else row.max_score
+        self.on_line(StudentLine(result.student, row.status, how, score, max_score,
                                  row.seconds, row.reason, result.grader_problems))
 
     def _foreign_worker(self, result: GradeResult) -> str:

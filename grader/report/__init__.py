@@ -1,4 +1,5 @@
-"""Report stage: `GradeResult` -> files: `<student>.json` (the result contract) and `<student>.html`."""
+"""Report stage: `GradeResult` + its `Ledger` -> files: `<student>.json` (the result contract,
+result_json.py) and `<student>.html` (the instructor's report: everything)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from grader.ledger import Ledger, ledger_for_result
+from grader.report.result_json import result_json
 from grader.results import GradeResult
 
 _env = Environment(
@@ -22,7 +25,10 @@ STATUS_LABELS = {
     "partial": "partial credit",
     "fail": "failed",
     "error": "error",
-    "manual": "awaiting review",
+    "manual_pending": "awaiting review",
+    "manual": "graded by hand",
+    "override": "set by a person",
+    "not_attempted": "not attempted",
     "grader_error": "grader problem: not counted",
 }
 
@@ -32,9 +38,11 @@ def render_template(name: str, **context: object) -> str:
     return _env.get_template(name).render(**context)
 
 
-def render_html(result: GradeResult) -> str:
+def render_html(result: GradeResult, ledger: Ledger | None = None) -> str:
+    ledger = ledger or ledger_for_result(result)
     template = _env.get_template("student.html.j2")
-    return template.render(r=result, labels=STATUS_LABELS)
+    return template.render(r=result, L=ledger, lq={q.id: q for q in ledger.questions},
+                           labels=STATUS_LABELS)
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -54,11 +62,14 @@ def safe_name(student: str) -> str:
     return keep or "student"
 
 
-def write_reports(result: GradeResult, out_dir: Path) -> tuple[Path, Path]:
-    """Write the JSON and HTML reports atomically; returns their paths."""
+def write_reports(result: GradeResult, out_dir: Path, ledger: Ledger | None = None
+                  ) -> tuple[Path, Path]:
+    """Write the JSON and HTML reports atomically; returns their paths. Without a ledger, the
+    result's own (no person has graded)."""
+    ledger = ledger or ledger_for_result(result)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = safe_name(result.student)
     json_path, html_path = out_dir / f"{stem}.json", out_dir / f"{stem}.html"
-    atomic_write(json_path, json.dumps(result.to_json_dict(), indent=2))
-    atomic_write(html_path, render_html(result))
+    atomic_write(json_path, json.dumps(result_json(result, ledger), indent=2))
+    atomic_write(html_path, render_html(result, ledger))
     return json_path, html_path

@@ -15,12 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.ledger import LEDGER_STATUSES, QuestionLedger
 from grader.report import atomic_write, render_template, safe_name
-from grader.results import GRADER_ERROR
 from grader.store import Gradebook
 
 DASHBOARD = "index.html"
-STATUSES = ["pass", "partial", "fail", "error", "not_attempted", "manual", GRADER_ERROR]
+STATUSES = list(LEDGER_STATUSES)
 BINS = 10  # histogram bars of 10 % each
 
 
@@ -95,35 +95,30 @@ class ClassView:
         return marks[mid] if len(marks) % 2 else (marks[mid - 1] + marks[mid]) / 2
 
 
-def class_view(gradebook: Gradebook, pending: dict[tuple[str, str], float] | None = None
-               ) -> ClassView:
-    """Everything the dashboard shows. `pending` (student, question) -> manual points still to
-    enter overrides the gradebook's, once a person has entered some (grader/manual.py)."""
+def class_view(gradebook: Gradebook) -> ClassView:
+    """Everything the dashboard shows, with the people's grades (each student's ledger)."""
     subs = gradebook.submissions()
+    grades, overrides = gradebook.manual_grades(), gradebook.overrides()
     view = ClassView(subs[0].assignment if subs else "")
-    per_question: dict[str, list] = {}
+    per_question: dict[str, list[QuestionLedger]] = {}
     for sub in subs:
-        rows = gradebook.questions(sub.student)
+        ledger = gradebook.ledger(sub.student, grades, overrides)
         graded = sub.status != "failed" and sub.score is not None
-        for q in rows if graded else []:  # a notebook that failed to grade is listed apart
-            per_question.setdefault(q.question_id, []).append(q)
+        for q in ledger.questions if graded else ():  # a failed notebook is listed apart
+            per_question.setdefault(q.id, []).append(q)
         percent = 100 * sub.score / sub.max_score if graded and sub.max_score else None
-        left = sub.pending_manual
-        if pending is not None:
-            left = sum(v for (s, _), v in pending.items() if s == sub.student)
         report = safe_name(sub.student) + ".html"  # a grader failure has none: no link
         view.students.append(StudentView(
-            sub.student, report if (gradebook.path.parent / report).exists() else "", sub.status, sub.score, sub.max_score,
-            percent, left, sub.seconds, sub.reason, {q.question_id: q.status for q in rows}))
+            sub.student, report if (gradebook.path.parent / report).exists() else "", sub.status,
+            sub.score, sub.max_score, percent, ledger.pending_manual if graded else 0.0,
+            sub.seconds, sub.reason, {q.id: q.status for q in ledger.questions}))
     for qid, rows in per_question.items():
-        counted = [q for q in rows if q.status != GRADER_ERROR and q.max_points]
-        fraction = (sum(q.points / q.max_points for q in counted) / len(counted)
+        counted = [q for q in rows if q.counted and q.auto_max]
+        fraction = (sum(q.auto_points / q.auto_max for q in counted) / len(counted)
                     if counted else None)
-        left = sum(q.manual_points for q in rows if q.status == "manual")
-        if pending is not None:
-            left = sum(v for (_, question), v in pending.items() if question == qid)
-        view.questions.append(QuestionView(qid, rows[0].title, rows[0].max_points,
-                                           dict(Counter(q.status for q in rows)), fraction, left))
+        view.questions.append(QuestionView(
+            qid, rows[0].title, max(q.max_points for q in rows),
+            dict(Counter(q.status for q in rows)), fraction, sum(q.manual_pending for q in rows)))
     scored = [q for q in view.questions if q.mean_fraction is not None]
     if scored:
         hardest = min(scored, key=lambda q: q.mean_fraction or 0.0)
@@ -145,9 +140,8 @@ def render_dashboard(view: ClassView) -> str:
         "dashboard.html.j2", v=view, statuses=STATUSES, top=max([b.count for b in view.histogram] + [1]))
 
 
-def write_dashboard(gradebook: Gradebook, out_dir: Path,
-                    pending: dict[tuple[str, str], float] | None = None) -> Path:
+def write_dashboard(gradebook: Gradebook, out_dir: Path) -> Path:
     """Write `<out>/index.html` atomically; returns its path."""
     path = out_dir / DASHBOARD
-    atomic_write(path, render_dashboard(class_view(gradebook, pending)))
+    atomic_write(path, render_dashboard(class_view(gradebook)))
     return path

@@ -25,7 +25,7 @@ MAX_TEXT_CHARS = 20_000  # one markdown or code cell
 
 
 @dataclass(frozen=True)
-class ManualItem:
+class ReviewItem:
     """One question's manual part as the reviewer sees it for one student."""
 
     question_id: str
@@ -45,13 +45,13 @@ class ManualItem:
 class StudentAnswers:
     student: str
     assignment: str
-    items: list[ManualItem]
+    items: list[ReviewItem]
 
 
 def answers_from(result: GradeResult, sources: list[str], rubric: Rubric,
                  handout: Handout | None) -> StudentAnswers:
     """The manual items of one graded notebook (`sources`: its cells' code, by position)."""
-    items: list[ManualItem] = []
+    items: list[ReviewItem] = []
     if result.fatal:  # nothing ran: nothing to review
         return StudentAnswers(result.student, result.assignment, items)
     by_id = {q.id: q for q in result.questions}
@@ -67,7 +67,7 @@ def answers_from(result: GradeResult, sources: list[str], rubric: Rubric,
                 if i < len(sources) and sources[i].strip()]
         figures = [f.png_base64 for f in (section.figures if section else [])
                    if len(f.png_base64) <= MAX_FIGURE_CHARS][:MAX_FIGURES]
-        items.append(ManualItem(
+        items.append(ReviewItem(
             question.id, question.title, question.manual.points, question.manual.instructions,
             question.manual.model_answer, graded.status, graded.points, graded.max_points,
             [m[:MAX_TEXT_CHARS] for m in markdown], code, figures))
@@ -91,7 +91,7 @@ def read_answers(out_dir: Path, student: str) -> StudentAnswers | None:
     """A student's stored answers, or None when there are none (or they are unreadable)."""
     try:
         data = json.loads(answers_path(out_dir, student).read_text(encoding="utf-8"))
-        items = [ManualItem(**item) for item in data["items"]]
+        items = [ReviewItem(**item) for item in data["items"]]
         return StudentAnswers(str(data["student"]), str(data["assignment"]), items)
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -1,0 +1,43 @@
+"""The review page's one door to the people's grades (grader/manual.py): record, read, refresh.
+
+A thin adapter, so the server depends on four calls only: `save_manual` records a person's points
+and comment for one question's manual part (ValueError when out of range), then re-renders that
+student's report, grades.csv, Gradescope files and the class dashboard from the stored results
+(nothing re-executed); `latest_grades` and `history` read what was entered, by whom and when.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from grader.manual import ManualGrade, manual_grades, record_manual, refresh_outputs
+from grader.report.dashboard import write_dashboard
+from grader.store import Gradebook
+
+
+def default_grader() -> str:
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+
+
+def save_manual(out: Path, student: str, question: str, points: float, comment: str,
+                grader: str) -> ManualGrade:
+    grade = record_manual(out, student, question, points, comment, grader)
+    refresh_outputs(out, [student])
+    with Gradebook(out) as gradebook:
+        write_dashboard(gradebook, out)
+    return grade
+
+
+def history(out: Path, student: str, question: str) -> list[ManualGrade]:
+    """Every grade entered for this student's question, the latest first."""
+    found = [g for g in manual_grades(out) if g.student == student and g.question == question]
+    return sorted(found, key=lambda g: g.at, reverse=True)
+
+
+def latest_grades(out: Path) -> dict[tuple[str, str], ManualGrade]:
+    """(student, question) -> the grade that stands (the latest entered)."""
+    latest: dict[tuple[str, str], ManualGrade] = {}
+    for grade in sorted(manual_grades(out), key=lambda g: g.at):
+        latest[(grade.student, grade.question)] = grade
+    return latest

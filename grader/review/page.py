@@ -1,0 +1,108 @@
+"""The review page: one student's answer to one question's manual part -> HTML.
+
+`ReviewIndex(out)` knows which students have which manual items (from `review/<student>.json`,
+written at grading time); `render_review(...)` renders `templates/review.html.j2` for one
+(question, student): the student's own markdown (grader/review/markup.py: no raw HTML, math as
+MathML), their figures as data: URIs, their code as text, the rubric's instructions and model
+answer, the points and comment form, and who graded it when. Navigation links carry the token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from grader.report import render_template
+from grader.review.answers import REVIEW_DIR, ReviewItem, StudentAnswers, read_answers
+from grader.review.markup import render_markdown
+from grader.store import Gradebook
+
+BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+
+@dataclass(frozen=True)
+class Question:
+    question_id: str
+    title: str
+    points: float
+
+
+class ReviewIndex:
+    """The class's manual items: questions in rubric order, students in gradebook order."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        with Gradebook(out) as gradebook:
+            names = [s.student for s in gradebook.submissions() if s.status != "failed"]
+        self.questions: list[Question] = []
+        self.students: dict[str, list[str]] = {}  # question id -> students with that item
+        self.assignment = ""
+        for student in names:
+            answers = read_answers(out, student)
+            if answers is None:
+                continue
+            self.assignment = answers.assignment
+            for item in answers.items:
+                if item.question_id not in self.students:
+                    self.questions.append(Question(item.question_id, item.title, item.points))
+                self.students.setdefault(item.question_id, []).append(student)
+        if not self.questions and not (out / REVIEW_DIR).is_dir():
+            raise ValueError(f"{out}: no {REVIEW_DIR}/ folder: grade the class into this folder "
+                             "with this version of the grader first")
+
+    def question(self, question_id: str | None) -> Question | None:
+        return next((q for q in self.questions if q.question_id == question_id),
+                    self.questions[0] if self.questions and question_id is None else None)
+
+    def item(self, student: str, question_id: str) -> tuple[StudentAnswers, ReviewItem] | None:
+        answers = read_answers(self.out, student)
+        if answers is None:
+            return None
+        item = next((i for i in answers.items if i.question_id == question_id), None)
+        return (answers, item) if item else None
+
+
+def link(token: str, question: str, student: str) -> str:
+    return "/review?" + urlencode({"token": token, "q": question, "s": student})
+
+
+def render_review(index: ReviewIndex, question: Question, student: str, token: str,
+                  nonce: str, grades: dict, history: list, message: str = "",
+                  error: str = "") -> str:
+    """The page for one student's answer to `question` (`grades`: (student, question) -> the
+    standing ManualGrade; `history`: this item's grades, latest first)."""
+    found = index.item(student, question.question_id)
+    assert found is not None
+    _, item = found
+    students = index.students[question.question_id]
+    at = students.index(student)
+    questions = [q.question_id for q in index.questions]
+    qat = questions.index(question.question_id)
+
+    def first_of(qid: str) -> str:
+        return link(token, qid, index.students[qid][0])
+
+    nav = {
+        "next": link(token, question.question_id, students[(at + 1) % len(students)]),
+        "prev": link(token, question.question_id, students[at - 1]),
+        "next_q": first_of(questions[(qat + 1) % len(questions)]),
+        "prev_q": first_of(questions[qat - 1]),
+    }
+    roster = [{"student": s, "href": link(token, question.question_id, s),
+               "grade": grades.get((s, question.question_id)), "current": s == student}
+              for s in students]
+    standing = grades.get((student, question.question_id))
+    return render_template(
+        "review.html.j2", assignment=index.assignment, question=question, item=item,
+        student=student, position=at + 1, total=len(students), nav=nav, roster=roster,
+        questions=[{"q": q, "href": first_of(q.question_id), "current": q == question,
+                    "done": sum((s, q.question_id) in grades for s in index.students[
+                        q.question_id]), "total": len(index.students[q.question_id])}
+                   for q in index.questions],
+        answer_html=[render_markdown(m) for m in item.markdown],
+        instructions_html=render_markdown(item.instructions),
+        model_answer_html=render_markdown(item.model_answer),
+        figures=[f for f in item.figures if BASE64.match(f)], standing=standing,
+        history=history, token=token, nonce=nonce, message=message, error=error)
