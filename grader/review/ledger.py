@@ -1,29 +1,26 @@
 """The review page's one door to the people's grades (grader/manual.py): record, read, refresh.
 
 A thin adapter, so the server depends on four calls only: `save_manual` records a person's points
-and comment for one question's manual part (ValueError when out of range), then re-renders that
-student's report, grades.csv, Gradescope files and the class dashboard from the stored results
-(nothing re-executed); `latest_grades` and `history` read what was entered, by whom and when.
+and comment for one question's manual part (ValueError when out of range); grader/manual.py then
+re-renders that student's report, grades.csv and Gradescope files from the stored results (nothing
+re-executed), and this writes the class dashboard again; `latest_grades` and `history` read
+what was entered, by whom and when.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from grader.manual import ManualGrade, manual_grades, record_manual, refresh_outputs
+from grader.manual import ManualGrade, default_grader, manual_grades, record_manual
 from grader.report.dashboard import write_dashboard
 from grader.store import Gradebook
 
-
-def default_grader() -> str:
-    return os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+__all__ = ["ManualGrade", "default_grader", "history", "latest_grades", "save_manual"]
 
 
 def save_manual(out: Path, student: str, question: str, points: float, comment: str,
                 grader: str) -> ManualGrade:
-    grade = record_manual(out, student, question, points, comment, grader)
-    refresh_outputs(out, [student])
+    grade = record_manual(out, student, question, points, comment, grader)  # refreshes outputs
     with Gradebook(out) as gradebook:
         write_dashboard(gradebook, out)
     return grade
