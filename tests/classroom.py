@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 
 from grader.exports import write_grades_csv
-from grader.handout import handout_for
+from grader.handout import Handout, handout_for
 from grader.outputs import write_student_outputs
 from grader.report.dashboard import write_dashboard
 from grader.results import CheckOutcome, Figure, GradeResult, QuestionResult, SectionRecord
@@ -53,7 +53,7 @@ def tiny_png(colour: tuple[int, int, int] = (200, 30, 30), size: int = 24) -> st
     return base64.b64encode(png).decode()
 
 
-def result_for(rubric: Rubric, student: str, failing: set[str], answer: str,
+def result_for(rubric: Rubric, student: str, failing: set[str], answer: str | list[str],
                figure: str | None) -> tuple[GradeResult, list[str]]:
     """A result where every question passes but `failing`, with a manual item answered."""
     questions, sources = [], []
@@ -63,7 +63,8 @@ def result_for(rubric: Rubric, student: str, failing: set[str], answer: str,
         cells = [len(sources)]
         sources.append(f"# {student}'s code for {q.id}\nplot_matrix_grid(W1)  # <b>not bold</b>")
         section = SectionRecord(q.id, cells, executed=True, seconds=1.5,
-                                markdown=[answer] if q.manual else [],
+                                markdown=(answer if isinstance(answer, list) else [answer])
+                                if q.manual else [],
                                 figures=[Figure(cells[0], figure)] if figure and q.manual else [])
         check = CheckOutcome(f"{q.id} works", ok, "as expected" if ok else "accuracy 0.874, "
                              "needs >= 0.90", auto if ok else 0.0, auto)
@@ -77,6 +78,15 @@ def result_for(rubric: Rubric, student: str, failing: set[str], answer: str,
                          sum(q.manual_points for q in questions if q.status == "manual"),
                          questions, ENVIRONMENT, DATA, 20.0)
     return result, sources
+
+
+def handout_around(own: str, handout: Handout | None) -> list[str]:
+    """A section's markdown as a student leaves it: the handout's 1.4 prompt, their own cell,
+    and the next part's heading (which the section runs into)."""
+    given = handout.markdown if handout else ()
+    prompt = next((m for m in given if m.startswith("Visualize both the filter")), "")
+    heading = next((m for m in given if m.startswith("# 2. Digit")), "")
+    return [prompt, own, heading]
 
 
 def failed_result(rubric: Rubric, student: str) -> GradeResult:
@@ -93,7 +103,7 @@ def build_class(out: Path, rubric: Rubric) -> Path:
     handout = handout_for(rubric.handout, rubric.folder, rubric.source_path)
     graded = [
         result_for(rubric, "alice", set(), ALICE_ANSWER, tiny_png((30, 120, 200))),
-        result_for(rubric, "bob", {"1.3"}, "(Your explanation)\n\nI did not finish.", None),
+        result_for(rubric, "bob", {"1.3"}, handout_around("I did not finish.", handout), None),
         result_for(rubric, HOSTILE_NAME, {"2.2"}, HOSTILE_ANSWER, tiny_png()),
         (failed_result(rubric, "zed"), []),
     ]
