@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "validate": "grader.commands.validate:validate",
     "manual": "grader.commands.manual:manual",
     "override": "grader.commands.override:override",
+    "release": "grader.commands.release:release",
     "review": "grader.commands.review:review",
 }
 

@@ -101,6 +101,7 @@ def _result(config: GradeConfig, path: Path, student: str, sha: str,
         seconds=time.perf_counter() - start,
         fatal=fatal,
         notes=notes,
+        due=config.rubric.due.isoformat() if config.rubric.due else "",
     )
 
 

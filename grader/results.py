@@ -80,6 +80,9 @@ class CheckOutcome:
     informational: bool = False  # 0-point notes ("softmax modifies its argument in place")
     note: bool = False  # full marks, with a note on a difference that costs nothing
     grader_problem: bool = False  # the grader's fault: excluded from points and maximum
+    student_message: str = ""  # `message` without reference values or paths (grader/secret.py)
+    visibility: str = "visible"  # the rubric's: visible, hidden, after_due
+    hint: str = ""  # the rubric's sentence for a student when a hidden check fails
 
 
 @dataclass
@@ -139,6 +142,7 @@ class GradeResult:
     seconds: float
     fatal: str = ""  # set when the notebook could not be graded at all (unreadable, no kernel)
     notes: list[str] = field(default_factory=list)  # e.g. errors before the first question
+    due: str = ""  # the rubric's due date (ISO 8601), for `after_due` checks
 
     @property
     def grader_problems(self) -> list[tuple[str, str]]:

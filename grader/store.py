@@ -352,7 +352,9 @@ class Gradebook:
                 manual_points=q.manual_points,
                 messages=[{"name": c.name, "passed": c.passed, "message": c.message,
                            "points": c.points, "max_points": c.max_points,
-                           "grader_problem": c.grader_problem} for c in q.checks],
+                           "grader_problem": c.grader_problem,
+                           "student_message": c.student_message, "visibility": c.visibility,
+                           "hint": c.hint} for c in q.checks],
                 errors=[{"cell_index": e.cell_index, "ename": e.ename, "evalue": e.evalue[:500],
                          "expected": e.expected[:300]}
                         for e in (q.section.errors if q.section else [])],

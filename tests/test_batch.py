@@ -316,13 +316,17 @@ def test_gradescope_results_json_per_student(klass: Klass) -> None:
     for student, row in submissions(klass.base_out).items():
         path = klass.base_out / "gradescope" / student / "results.json"
         results = json.loads(path.read_text())
-        assert set(results) == {"score", "tests", "execution_time", "output"}
+        assert set(results) == {"score", "tests", "execution_time", "output", "visibility",
+                                "stdout_visibility"}
         assert results["score"] == row["score"]
         assert isinstance(results["execution_time"], int)
         assert len(results["tests"]) == 1
         test = results["tests"][0]
-        assert set(test) == {"name", "score", "max_score", "output", "visibility"}
+        assert set(test) == {"name", "number", "score", "max_score", "status", "output",
+                             "visibility"}
         assert test["name"].startswith("1.1 ") and test["visibility"] == "visible"
+        assert test["number"] == "1.1"
+        assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
         assert test["max_score"] == 10 and test["score"] == row["score"]
     bob = json.loads((klass.base_out / "gradescope/bob/results.json").read_text())
     assert "✗ y equals the seeded targets (0/2)" in bob["tests"][0]["output"]

@@ -1,5 +1,6 @@
 """Report stage: `GradeResult` + its `Ledger` -> files: `<student>.json` (the result contract,
-result_json.py) and `<student>.html` (the instructor's report: everything)."""
+result_json.py) and `<student>.html` (the instructor's report: everything); `render_student_html`
+renders a `StudentReport` (grader/student_view.py) for `grade release`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from grader.ledger import Ledger, ledger_for_result
 from grader.report.result_json import result_json
 from grader.results import GradeResult
+from grader.student_view import StudentReport
 
 _env = Environment(
     loader=PackageLoader("grader.report", "templates"),
@@ -43,6 +45,11 @@ def render_html(result: GradeResult, ledger: Ledger | None = None) -> str:
     template = _env.get_template("student.html.j2")
     return template.render(r=result, L=ledger, lq={q.id: q for q in ledger.questions},
                            labels=STATUS_LABELS)
+
+
+def render_student_html(report: StudentReport) -> str:
+    """The student's report (grader/student_view.py): nothing a student may not read."""
+    return _env.get_template("student_release.html.j2").render(r=report, labels=STATUS_LABELS)
 
 
 def atomic_write(path: Path, text: str) -> None:
