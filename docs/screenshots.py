@@ -1,4 +1,5 @@
-"""Regenerate docs/screenshots/*.png: the class dashboard, an instructor report and the review page.
+"""Regenerate docs/screenshots/*.png: the class dashboard, an instructor report, a student's report
+(as `grade release` writes it) and the review page.
 
     PYTHONPATH=. .venv/bin/python docs/screenshots.py            # the example class of the tests
     PYTHONPATH=. .venv/bin/python docs/screenshots.py grades/lab9  # a class you graded
@@ -34,19 +35,24 @@ def example_class(folder: Path) -> Path:
 
 
 def take(out: Path) -> list[Path]:
+    from grader.release import release_class
+    from grader.report import safe_name
     from grader.review.server import ReviewServer
     from grader.store import Gradebook
 
     with Gradebook(out) as gradebook:
         graded = [s.student for s in gradebook.submissions() if s.status == "graded"]
-    from grader.report import safe_name
 
+    released = Path(tempfile.mkdtemp(prefix="nbgrade-release-"))
+    release_class(out, released / "release")
+    student_report = min((released / "release").glob(f"{safe_name(graded[0])}/*.html"))
     server = ReviewServer(out, grader="ta")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     SHOTS.mkdir(parents=True, exist_ok=True)
     shots = [("dashboard.png", (out / "index.html").as_uri(), 1100),
              ("report.png", (out / f"{safe_name(graded[0])}.html").as_uri(), 1100),
+             ("student-report.png", student_report.as_uri(), 1000),
              ("review.png", server.url, 760)]
     written = []
     try:
@@ -62,6 +68,7 @@ def take(out: Path) -> list[Path]:
             browser.close()
     finally:
         server.shutdown()
+        shutil.rmtree(released, ignore_errors=True)
     return written
 
 

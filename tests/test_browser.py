@@ -89,7 +89,25 @@ def test_dashboard_and_reports_load_clean_and_every_link_works(browser, graded_c
     hostile = (graded_class / f"{safe_name(HOSTILE_NAME)}.html").as_uri()
     page.goto(hostile)
     assert HOSTILE_NAME in page.locator("h1").inner_text()  # shown as text
+    assert page.locator(".student-md math").count() == 2  # the answer's math, as MathML
     watched.clean()
+
+
+def test_released_student_reports_load_clean_without_model_answers(
+        browser, graded_class: Path, tmp_path: Path, lab9_rubric: Rubric) -> None:
+    from grader.release import release_class
+
+    release_class(graded_class, tmp_path / "release", False)
+    reports = sorted((tmp_path / "release").glob("*/*.html"))
+    assert len(reports) >= 3
+    watched = Watched(browser, ("file://",))
+    model = next(q.manual.model_answer for q in lab9_rubric.questions if q.manual)
+    for report in reports:
+        watched.page.goto(report.as_uri())
+        for qid in ("1.1", "1.3", "2.2"):
+            assert watched.page.get_by_text(qid, exact=False).first.is_visible()
+        assert model[:40] not in watched.page.content()
+        watched.clean()
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from classroom import ALICE_ANSWER, HOSTILE_ANSWER, HOSTILE_NAME, build_class
 from grader.handout import load_handout
 from grader.manual import manual_grades
 from grader.report import safe_name
+from grader.report.markup import render_markdown
 from grader.review.answers import read_answers
-from grader.review.markup import render_markdown
 from grader.review.server import ReviewServer
 from grader.rubric import Rubric
 

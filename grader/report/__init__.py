@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from grader.ledger import Ledger, ledger_for_result
 from grader.report.result_json import result_json
@@ -21,6 +22,18 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+
+def _student_markdown(text: str) -> Markup:
+    """Jinja filter `student_markdown`: a student's markdown as safe HTML (markup.py), math as
+    MathML; imported when a report needs it, not when the command line starts."""
+    from grader.report.markup import render_markdown
+
+    return Markup(render_markdown(text))  # sanitised by construction (markup.py)
+
+
+_env.filters["student_markdown"] = _student_markdown
 
 STATUS_LABELS = {
     "pass": "passed",

@@ -2,7 +2,7 @@
 
 `ReviewIndex(out)` knows which students have which manual items (from `review/<student>.json`,
 written at grading time); `render_review(...)` renders `templates/review.html.j2` for one
-(question, student): the student's own markdown (grader/review/markup.py: no raw HTML, math as
+(question, student): the student's own markdown (grader/report/markup.py: no raw HTML, math as
 MathML), their figures as data: URIs, their code as text, the rubric's instructions and model
 answer, the points and comment form, and who graded it when. Navigation links carry the token.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from grader.report import render_template
+from grader.report.markup import render_markdown
 from grader.review.answers import REVIEW_DIR, ReviewItem, StudentAnswers, read_answers
-from grader.review.markup import render_markdown
 from grader.store import Gradebook
 
 BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
