@@ -184,3 +184,12 @@ def test_review_links_carry_the_token_and_reach_every_student(server: ReviewServ
     students = {s for h in hrefs for s in [dict(p.split("=", 1) for p in
                                                 urlsplit(h).query.split("&"))["s"]]}
     assert {safe_name(s) for s in students} >= {"alice", "bob"}
+
+
+def test_a_notebook_that_now_fails_to_grade_leaves_no_stale_answers(graded_class: Path) -> None:
+    from grader.review.answers import StudentAnswers, answers_path, write_answers
+
+    assert answers_path(graded_class, "alice").exists()
+    assert write_answers(graded_class, StudentAnswers("alice", "lab9", [])) is None
+    assert not answers_path(graded_class, "alice").exists()
+    assert read_answers(graded_class, "alice") is None

@@ -6,6 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
+from answers import H11, NUMPY_DATA_11
+from conftest import rubric_with
 from rich.console import Console
 
 from grader.batch.live import Display, clock_text
@@ -131,3 +133,33 @@ def test_quiet_prints_nothing_while_running_and_only_the_summary_at_the_end() ->
     assert text[0].startswith("3 submissions: 1 graded, 1 failed to grade")
     assert "failed to grade: the notebook is not JSON" in " ".join(" ".join(text).split())
     assert not any("alice" in line for line in text)  # no table
+
+
+def test_off_a_terminal_each_finished_line_gives_the_eta_of_the_rest() -> None:
+    now = [0.0]
+    out, buffer = console(200)
+    display = Display(3, out, workers=1, clock=lambda: now[0])
+    display.started("a")
+    now[0] = 30.0
+    display.finished(StudentLine("a", "graded", "executed", 1.0, 1.0, 30.0))
+    display.started("b")
+    now[0] = 40.0
+    display.finished(StudentLine("b", "graded", "executed", 1.0, 1.0, 10.0))
+    display.started("c")
+    now[0] = 45.0
+    display.finished(StudentLine("c", "graded", "executed", 1.0, 1.0, 5.0))
+    lines = buffer.getvalue().splitlines()
+    assert lines[0].endswith("· ETA 1:00")  # two left, 30 s each
+    assert lines[1].endswith("· ETA 0:20")  # one left, mean 20 s
+    assert "ETA" not in lines[2]  # the last: nothing left
+
+
+@pytest.mark.kernel
+def test_a_notebook_graded_here_tells_each_cell_before_it_runs(grade, make_notebook, lab9_rubric,
+                                                               small_data) -> None:
+    seen: list[CellProgress] = []
+    path = make_notebook([("code", "import numpy as np"), H11, ("code", NUMPY_DATA_11),
+                          ("md", "notes"), ("code", "   "), ("code", "y = X.sum()")], "ana")
+    grade(path, rubric_with(lab9_rubric, ["1.1"]), small_data, on_progress=seen.append)
+    assert [(p.student, p.question_id, p.done, p.total) for p in seen] == [
+        ("ana", "", 1, 3), ("ana", "1.1", 2, 3), ("ana", "1.1", 3, 3)]  # blank cells not counted

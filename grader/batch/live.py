@@ -138,6 +138,7 @@ class Display:
                            highlight=False, markup=False)
 
     def finished(self, line: StudentLine) -> None:
+        """A notebook is done: a line for it (off a terminal, with the ETA of the rest)."""
         self.running.pop(line.student, None)
         self.where.pop(line.student, None)
         self.done += 1
@@ -147,8 +148,10 @@ class Display:
             score = "" if line.score is None else f" {line.score:.4g}/{line.max_score:g}"
             colour = "green" if line.status == "graded" else "red"
             note = Text(f": {line.note[:120]}") if line.note else Text("")
+            eta = self.eta_seconds() if self.progress is None and self.done < self.total else None
             text = Text.assemble(f"[{self.done}/{self.total}] {line.student}: ",
                                  (line.status, colour),
-                                 f"{score} ({line.how}, {line.seconds:.1f} s)", note)
+                                 f"{score} ({line.how}, {line.seconds:.1f} s)", note,
+                                 f" · ETA {clock_text(eta)}" if eta is not None else "")
             self.console.print(text, highlight=False)
         self._refresh()

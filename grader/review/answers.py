@@ -79,10 +79,12 @@ def answers_path(out_dir: Path, student: str) -> Path:
 
 
 def write_answers(out_dir: Path, answers: StudentAnswers) -> Path | None:
-    """Write them (None, and nothing written, when the rubric has no manual part)."""
-    if not answers.items:
-        return None
+    """Write them; None when there is nothing to review (an earlier file is removed: a notebook
+    that now fails to grade has no answers to show)."""
     path = answers_path(out_dir, answers.student)
+    if not answers.items:
+        path.unlink(missing_ok=True)
+        return None
     atomic_write(path, json.dumps(asdict(answers)))
     return path
 
