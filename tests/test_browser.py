@@ -144,7 +144,7 @@ def test_entering_points_updates_gradebook_csv_and_report(browser, server: Revie
     page.focus("#points")
     page.keyboard.press("Enter")
     page.wait_for_url("**saved=**")
-    assert "Saved 7 for bob" in page.get_by_role("status").inner_text()
+    assert "Saved 7 points for bob" in page.get_by_role("status").inner_text()
     [grade] = manual_grades(graded_class)
     assert (grade.student, grade.points, grade.grader) == ("bob", 7.0, "ta-anna")
     rows = {r["student"]: r for r in csv.DictReader((graded_class / "grades.csv").open())}

@@ -193,3 +193,23 @@ def test_a_notebook_that_now_fails_to_grade_leaves_no_stale_answers(graded_class
     assert write_answers(graded_class, StudentAnswers("alice", "lab9", [])) is None
     assert not answers_path(graded_class, "alice").exists()
     assert read_answers(graded_class, "alice") is None
+
+
+def test_override_from_the_review_page_needs_a_reason_and_updates_the_outputs(
+        server: ReviewServer, graded_class: Path) -> None:
+    from grader.manual import overrides
+
+    form = {"token": server.token, "q": "1.4", "s": "bob", "points": "10", "reason": ""}
+    status, _, html = request(server, "POST", "/override", form)
+    assert status == 400 and "Not saved" in html and overrides(graded_class) == []
+    form["reason"] = "regrade request: the plots were in the appendix"
+    status, headers, _ = request(server, "POST", "/override", form)
+    assert status == 303 and "s=bob" in headers["Location"]  # stays on the student
+    [entry] = overrides(graded_class)
+    assert (entry.student, entry.question, entry.points, entry.grader) == ("bob", "1.4", 10.0,
+                                                                           "ta-anna")
+    rows = {r["student"]: r for r in csv.DictReader((graded_class / "grades.csv").open())}
+    assert rows["bob"]["1.4"] == "10"
+    _, _, page = request(server, "GET", "/review?" + urlencode(
+        {"token": server.token, "q": "1.4", "s": "bob"}))
+    assert "regrade request: the plots were in the appendix" in page

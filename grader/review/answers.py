@@ -35,7 +35,7 @@ class ReviewItem:
     model_answer: str
     status: str  # the automatic part's status
     auto_points: float
-    auto_max: float
+    max_points: float  # the whole question's points (an override's range)
     markdown: list[str] = field(default_factory=list)  # the student's own writing
     code: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)  # PNG, base64

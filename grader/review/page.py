@@ -69,10 +69,11 @@ def link(token: str, question: str, student: str) -> str:
 
 
 def render_review(index: ReviewIndex, question: Question, student: str, token: str,
-                  nonce: str, grades: dict, history: list, message: str = "",
-                  error: str = "") -> str:
+                  nonce: str, grades: dict, history: list, override: object = None,
+                  message: str = "", error: str = "") -> str:
     """The page for one student's answer to `question` (`grades`: (student, question) -> the
-    standing ManualGrade; `history`: this item's grades, latest first)."""
+    standing ManualGrade; `history`: this item's grades, latest first; `override`: the standing
+    Override of the whole question, if any)."""
     found = index.item(student, question.question_id)
     assert found is not None
     _, item = found
@@ -105,4 +106,5 @@ def render_review(index: ReviewIndex, question: Question, student: str, token: s
         instructions_html=render_markdown(item.instructions),
         model_answer_html=render_markdown(item.model_answer),
         figures=[f for f in item.figures if BASE64.match(f)], standing=standing,
-        history=history, token=token, nonce=nonce, message=message, error=error)
+        history=history, override=override, token=token, nonce=nonce, message=message,
+        error=error)

@@ -5,7 +5,8 @@ makes a random token; every request must carry it (`?token=` on pages, a form fi
 gets 403, like Jupyter's. GET /review?q=QUESTION&s=STUDENT shows one student's answer to one
 question's manual part (grader/review/page.py); POST /save records the points and comment
 (grader/review/ledger.py: the gradebook, that student's reports, grades.csv, Gradescope files and
-the dashboard are written again, nothing executed) and goes on to the next student. One request at
+the dashboard are written again, nothing executed) and goes on to the next student; POST /override
+sets the whole question's points with a reason (a regrade request), the same way. One request at
 a time (the gradebook is SQLite); pages are never cached and refuse to be framed.
 """
 
@@ -103,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
         nonce = secrets.token_urlsafe(12)
         html = render_review(index, question, student, self.review.token, nonce, grades,
                              ledger.history(self.review.out, student, question.question_id),
+                             ledger.standing_override(self.review.out, student,
+                                                      question.question_id),
                              message, error)
         self._send(status, html)
 
@@ -121,7 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if urlsplit(self.path).path != "/save" or not 0 < length <= MAX_BODY:
+        action = urlsplit(self.path).path
+        if action not in ("/save", "/override") or not 0 < length <= MAX_BODY:
             self._forbid()
             return
         form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
@@ -129,18 +133,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._forbid()
             return
         question, student = form.get("q", [""])[0], form.get("s", [""])[0]
-        comment = form.get("comment", [""])[0]
+        text = form.get("comment" if action == "/save" else "reason", [""])[0]
         try:
             points = float(form.get("points", [""])[0])
-            grade = ledger.save_manual(self.review.out, student, question, points, comment,
-                                       self.review.grader)
+            if action == "/save":
+                entry = ledger.save_manual(self.review.out, student, question, points, text,
+                                           self.review.grader)
+            else:
+                entry = ledger.save_override(self.review.out, student, question, points, text,
+                                             self.review.grader)
         except ValueError as exc:
             self._page(question, student, error=f"Not saved: {exc}",
                        status=HTTPStatus.BAD_REQUEST)
             return
+        what = "points" if action == "/save" else "points for the whole question (override)"
+        saved = f"Saved {entry.points:g} {what} for {student} ({question}, by {entry.grader})."
+        after = student  # an override stays on the student; a manual grade goes on to the next
         students = self.review.index.students.get(question, [student])
-        after = students[(students.index(student) + 1) % len(students)] if (
-            student in students) else student
-        saved = f"Saved {grade.points:g} for {student} ({question}, by {grade.grader})."
+        if action == "/save" and student in students:
+            after = students[(students.index(student) + 1) % len(students)]
         location = link(self.review.token, question, after) + "&" + urlencode({"saved": saved})
         self._send(HTTPStatus.SEE_OTHER, "", location=location)
