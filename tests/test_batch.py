@@ -112,7 +112,8 @@ def questions(out: Path) -> list[dict]:
         return [dict(r) for r in conn.execute("SELECT * FROM questions ORDER BY student")]
 
 
-VARYING = {"graded_at", "executed_at", "seconds", "worker", "environment"}
+VARYING = {"graded_at", "executed_at", "seconds", "worker", "environment",
+           "result"}  # the stored result: its own times and environment
 
 
 def grades(out: Path) -> tuple[dict, list]:
