@@ -213,3 +213,13 @@ def test_override_from_the_review_page_needs_a_reason_and_updates_the_outputs(
     _, _, page = request(server, "GET", "/review?" + urlencode(
         {"token": server.token, "q": "1.4", "s": "bob"}))
     assert "regrade request: the plots were in the appendix" in page
+
+
+def test_review_of_a_folder_without_a_gradebook_says_so_and_exits_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    result = CliRunner().invoke(main, ["review", str(tmp_path), "--no-browser"])
+    assert result.exit_code == 2 and "no gradebook.sqlite here" in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing created

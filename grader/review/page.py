@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from grader.manual import open_gradebook
 from grader.report import render_template
 from grader.report.markup import render_markdown
 from grader.review.answers import REVIEW_DIR, ReviewItem, StudentAnswers, read_answers
-from grader.store import Gradebook
 
 BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 
@@ -34,7 +34,7 @@ class ReviewIndex:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        with Gradebook(out) as gradebook:
+        with open_gradebook(out) as gradebook:  # ValueError when OUT holds no gradebook
             names = [s.student for s in gradebook.submissions() if s.status != "failed"]
         self.questions: list[Question] = []
         self.students: dict[str, list[str]] = {}  # question id -> students with that item
