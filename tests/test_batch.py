@@ -367,3 +367,22 @@ def test_missing_folder_and_roster_without_student_column_exit_2(klass: Klass,
     roster.write_text("name\nalice\n")
     run = klass.grade([klass.notebooks], tmp_path / "out", "--roster", roster)
     assert run.returncode == 2 and "'student' column" in run.stderr
+
+
+def test_class_dashboard_links_every_graded_student_and_lists_failures(klass: Klass) -> None:
+    from grader.report import safe_name
+
+    html = (klass.base_out / "index.html").read_text()
+    for student, row in submissions(klass.base_out).items():
+        report = klass.base_out / f"{safe_name(student)}.html"
+        if report.exists():
+            assert f'href="{safe_name(student)}.html"' in html
+        if row["status"] == "failed":
+            assert "Failed to grade" in html and row["reason"][:30].split("<")[0] in html
+
+
+def test_quiet_run_prints_only_the_counts(klass: Klass, tmp_path: Path) -> None:
+    out = klass.copy_out(tmp_path / "out")
+    run = klass.grade([klass.notebooks], out, "--quiet")
+    assert run.stderr == ""
+    assert run.stdout.startswith("5 submissions: 0 graded") and "skipped" in run.stdout
