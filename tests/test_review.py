@@ -223,3 +223,26 @@ def test_review_of_a_folder_without_a_gradebook_says_so_and_exits_2(tmp_path: Pa
     result = CliRunner().invoke(main, ["review", str(tmp_path), "--no-browser"])
     assert result.exit_code == 2 and "no gradebook.sqlite here" in result.output
     assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def test_hw2_manual_items_are_walked_question_by_question(tmp_path: Path) -> None:
+    from conftest import RUBRICS
+
+    from grader.review.page import ReviewIndex
+    from grader.rubric import load_rubric
+
+    out = build_class(tmp_path / "hw2", load_rubric(RUBRICS / "hw2.yaml"))
+    index = ReviewIndex(out)
+    assert [q.question_id for q in index.questions] == ["1.2.4", "1.2.6", "1.3", "2.2.1", "3.2"]
+    review = ReviewServer(out, grader="ta")
+    thread = threading.Thread(target=review.serve_forever, daemon=True)
+    thread.start()
+    try:
+        query = urlencode({"token": review.token, "q": "1.3", "s": "bob"})
+        _, _, html = request(review, "GET", f"/review?{query}")
+    finally:
+        review.shutdown()
+        thread.join(5)
+    links = {a["id"]: str(a["href"]) for t, a in tags_of(html) if t == "a" and a.get("id")}
+    assert "q=2.2.1&s=alice" in links["nav-next-q"] and "q=1.2.6&s=alice" in links["nav-prev-q"]
+    assert "q=1.3&s=mallory" in links["nav-next"] and "q=1.3&s=alice" in links["nav-prev"]
