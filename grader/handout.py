@@ -119,6 +119,14 @@ def mark_expected_errors(record: SectionRecord, handout: Handout | None) -> Sect
     return replace(record, errors=errors)
 
 
+def keep_student_text(record: SectionRecord, handout: Handout | None) -> SectionRecord:
+    """The section's record with only the student's own writing in `markdown` (a copy): what
+    the reports, the released report and the review page show as the student's answer."""
+    if handout is None or not record.markdown:
+        return record
+    return replace(record, markdown=handout.student_text(record.markdown))
+
+
 @functools.cache
 def _load(path: Path, mtime_ns: int) -> Handout:
     nb = nbformat.read(str(path), as_version=4)

@@ -18,7 +18,7 @@ from grader.checks.base import ScoreContext
 from grader.config import GradeConfig
 from grader.execute import Execution, execute_notebook
 from grader.expected import Reference
-from grader.handout import handout_for, mark_expected_errors
+from grader.handout import handout_for, keep_student_text, mark_expected_errors
 from grader.ledger import AutoQuestion, build_ledger
 from grader.results import GradeResult, QuestionResult, SectionRecord
 from grader.score import score_question
@@ -44,7 +44,8 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
     handout = handout_for(config.rubric.handout, config.rubric.folder, config.rubric.source_path)
     questions = []
     for q in config.rubric.questions:
-        record = mark_expected_errors(execution.records[q.id], handout)
+        record = keep_student_text(mark_expected_errors(execution.records[q.id], handout),
+                                   handout)
         capture = execution.captures.get(q.id) or QuestionCapture(
             capture_error=record.not_run_reason or "not captured")
         ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},

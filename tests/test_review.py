@@ -246,3 +246,15 @@ def test_hw2_manual_items_are_walked_question_by_question(tmp_path: Path) -> Non
     links = {a["id"]: str(a["href"]) for t, a in tags_of(html) if t == "a" and a.get("id")}
     assert "q=2.2.1&s=alice" in links["nav-next-q"] and "q=1.2.6&s=alice" in links["nav-prev-q"]
     assert "q=1.3&s=mallory" in links["nav-next"] and "q=1.3&s=alice" in links["nav-prev"]
+
+
+def test_scored_sections_keep_only_the_students_writing_for_every_report() -> None:
+    from grader.handout import keep_student_text
+    from grader.results import SectionRecord
+
+    handout = load_handout(ROOT / "rubrics/handouts/hw2.ipynb")
+    prompt = next(m for m in handout.markdown if m.startswith("Recall Harris corner"))
+    record = SectionRecord("1.3", [], markdown=[prompt, "(Your proof here)", "My proof."])
+    assert keep_student_text(record, handout).markdown == ["My proof."]
+    assert record.markdown[0] == prompt  # a copy: the execution's record is left alone
+    assert keep_student_text(record, None) is record
