@@ -42,13 +42,28 @@ DATA = {"description": "digits (test)", "fingerprint": "test"}
 
 def tiny_png(colour: tuple[int, int, int] = (200, 30, 30), size: int = 24) -> str:
     """A small solid PNG, base64: a 'figure' the student displayed."""
-    raw = b"".join(b"\x00" + bytes(colour) * size for _ in range(size))
+    return matrix_png([[1.0]], size, colour)
+
+
+def matrix_png(values: list[list[float]], cell: int = 28,
+               colour: tuple[int, int, int] = (200, 30, 30)) -> str:
+    """A PNG of a matrix like plot_matrix_grid draws it (positive red, negative blue), base64."""
+
+    def shade(v: float) -> bytes:
+        t = max(-1.0, min(1.0, v))
+        base = colour if t >= 0 else (30, 90, 200)
+        return bytes(int(255 - abs(t) * (255 - c)) for c in base)
+
+    rows = [b"".join(shade(v) * cell for v in row) for row in values]
+    width, height = cell * len(values[0]), cell * len(values)
+    raw = b"".join(b"\x00" + row for row in rows for _ in range(cell))
+    size = (width, height)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", *size, 8, 2, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
     return base64.b64encode(png).decode()
 
@@ -102,7 +117,9 @@ def build_class(out: Path, rubric: Rubric) -> Path:
     """Write the class into `out`; returns `out`."""
     handout = handout_for(rubric.handout, rubric.folder, rubric.source_path)
     graded = [
-        result_for(rubric, "alice", set(), ALICE_ANSWER, tiny_png((30, 120, 200))),
+        result_for(rubric, "alice", set(), ALICE_ANSWER,
+                   matrix_png([[-0.6, 1.0, -0.5], [0.2, -0.1, 0.3], [0.9, -0.8, 0.1],
+                               [-0.3, 0.4, -0.9]])),
         result_for(rubric, "bob", {"1.3"}, handout_around("I did not finish.", handout), None),
         result_for(rubric, HOSTILE_NAME, {"2.2"}, HOSTILE_ANSWER, tiny_png()),
         (failed_result(rubric, "zed"), []),
