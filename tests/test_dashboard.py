@@ -41,8 +41,9 @@ def test_dashboard_is_written_with_every_student_linked_to_an_existing_report(
         graded_class: Path) -> None:
     html = (graded_class / "index.html").read_text()
     links = [a["href"] for tag, a in tags_of(html) if tag == "a"]
-    assert sorted(set(links)) == sorted(f"{safe_name(s)}.html"
-                                        for s in ("alice", "bob", HOSTILE_NAME, "zed"))
+    assert sorted(set(links)) == sorted([*(f"{safe_name(s)}.html"
+                                           for s in ("alice", "bob", HOSTILE_NAME, "zed")),
+                                         "grades.csv"])
     assert all((graded_class / link).is_file() for link in links)
 
 
