@@ -259,7 +259,7 @@ def test_rescore_after_points_change_scores_anew_without_running_a_kernel(
         raise AssertionError("--rescore tried to execute a notebook")
 
     # In this process, so that every way to run a notebook can be closed off.
-    for name in ("run.run_local", "run.run_dask", "run.run_inline", "task.execute_notebook",
+    for name in ("run.run_local", "run.run_dask", "run.grade_task", "task.execute_notebook",
                  "runners.grade_task"):
         monkeypatch.setattr(f"grader.batch.{name}", no_execution)
     monkeypatch.setattr("grader.sandbox.kernel.KernelSession.start", no_execution)
