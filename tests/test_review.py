@@ -258,3 +258,19 @@ def test_scored_sections_keep_only_the_students_writing_for_every_report() -> No
     assert keep_student_text(record, handout).markdown == ["My proof."]
     assert record.markdown[0] == prompt  # a copy: the execution's record is left alone
     assert keep_student_text(record, None) is record
+
+
+def test_after_a_grade_the_next_ungraded_student_then_question_comes(tmp_path: Path) -> None:
+    from conftest import RUBRICS
+
+    from grader.review.page import ReviewIndex
+    from grader.review.server import next_ungraded
+    from grader.rubric import load_rubric
+
+    index = ReviewIndex(build_class(tmp_path / "hw2", load_rubric(RUBRICS / "hw2.yaml")))
+    mallory = HOSTILE_NAME
+    assert next_ungraded(index, {}, "1.3", "alice") == ("1.3", "bob")
+    graded = {("alice", "1.3"): 1, ("bob", "1.3"): 1, (mallory, "1.3"): 1}
+    assert next_ungraded(index, graded, "1.3", "alice") == ("2.2.1", "alice")
+    graded = {(s, q.question_id): 1 for q in index.questions for s in ("alice", "bob", mallory)}
+    assert next_ungraded(index, graded, "1.3", "bob") == ("1.3", mallory)  # all done: next

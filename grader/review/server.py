@@ -5,8 +5,8 @@ makes a random token; every request must carry it (`?token=` on pages, a form fi
 gets 403, like Jupyter's. GET /review?q=QUESTION&s=STUDENT shows one student's answer to one
 question's manual part (grader/review/page.py); POST /save records the points and comment
 (grader/review/ledger.py: the gradebook, that student's reports, grades.csv, Gradescope files and
-the dashboard are written again, nothing executed) and goes on to the next student; POST /override
-sets the whole question's points with a reason (a regrade request), the same way. One request at
+the dashboard are written again, nothing executed) and goes on to the next ungraded item; POST
+/override sets the whole question's points with a reason (a regrade request), the same way. One request at
 a time (the gradebook is SQLite); pages are never cached and refuse to be framed.
 """
 
@@ -148,9 +148,27 @@ class _Handler(BaseHTTPRequestHandler):
             return
         what = "points" if action == "/save" else "points for the whole question (override)"
         saved = f"Saved {entry.points:g} {what} for {student} ({question}, by {entry.grader})."
-        after = student  # an override stays on the student; a manual grade goes on to the next
-        students = self.review.index.students.get(question, [student])
-        if action == "/save" and student in students:
-            after = students[(students.index(student) + 1) % len(students)]
-        location = link(self.review.token, question, after) + "&" + urlencode({"saved": saved})
+        where = (question, student)  # an override stays; a grade goes on to the next ungraded
+        if action == "/save":
+            where = next_ungraded(self.review.index, ledger.latest_grades(self.review.out),
+                                  question, student)
+        location = link(self.review.token, *where) + "&" + urlencode({"saved": saved})
         self._send(HTTPStatus.SEE_OTHER, "", location=location)
+
+
+def next_ungraded(index: ReviewIndex, grades: dict, question: str, student: str
+                  ) -> tuple[str, str]:
+    """(question, student) to show after `student`'s grade for `question` is saved: the next
+    student of this question without a grade (after this one, wrapping round), else the first
+    ungraded of the following questions, else simply the next student."""
+    order = [q.question_id for q in index.questions]
+    start = order.index(question) if question in order else 0
+    for qid in order[start:] + order[:start]:
+        students = index.students[qid]
+        at = students.index(student) + 1 if qid == question and student in students else 0
+        for name in students[at:] + (students[:at] if qid == question else []):
+            if (name, qid) not in grades:
+                return qid, name
+    students = index.students.get(question, [student])
+    at = students.index(student) if student in students else -1
+    return question, students[(at + 1) % len(students)]
