@@ -10,7 +10,7 @@ nothing in it is trusted: the review page escapes or sanitises all of it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from grader.handout import Handout
@@ -34,8 +34,8 @@ class ReviewItem:
     instructions: str
     model_answer: str
     status: str  # the automatic part's status
-    auto_points: float
-    max_points: float  # the whole question's points (an override's range)
+    auto_points: float = 0.0
+    max_points: float = 0.0  # the whole question's points (an override's range)
     markdown: list[str] = field(default_factory=list)  # the student's own writing
     code: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)  # PNG, base64
@@ -93,7 +93,9 @@ def read_answers(out_dir: Path, student: str) -> StudentAnswers | None:
     """A student's stored answers, or None when there are none (or they are unreadable)."""
     try:
         data = json.loads(answers_path(out_dir, student).read_text(encoding="utf-8"))
-        items = [ReviewItem(**item) for item in data["items"]]
+        known = {f.name for f in fields(ReviewItem)}  # a field of another version is left out
+        items = [ReviewItem(**{k: v for k, v in item.items() if k in known})
+                 for item in data["items"]]
         return StudentAnswers(str(data["student"]), str(data["assignment"]), items)
     except (OSError, ValueError, KeyError, TypeError):
         return None
