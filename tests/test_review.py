@@ -274,3 +274,15 @@ def test_after_a_grade_the_next_ungraded_student_then_question_comes(tmp_path: P
     assert next_ungraded(index, graded, "1.3", "alice") == ("2.2.1", "alice")
     graded = {(s, q.question_id): 1 for q in index.questions for s in ("alice", "bob", mallory)}
     assert next_ungraded(index, graded, "1.3", "bob") == ("1.3", mallory)  # all done: next
+
+
+def test_answers_written_by_another_grader_version_still_load(graded_class: Path) -> None:
+    from grader.review.answers import answers_path
+
+    path = answers_path(graded_class, "alice")
+    data = json.loads(path.read_text())
+    data["items"][0]["renamed_field"] = 1.0
+    del data["items"][0]["max_points"]
+    path.write_text(json.dumps(data))
+    answers = read_answers(graded_class, "alice")
+    assert answers is not None and answers.items[0].markdown == [ALICE_ANSWER]
