@@ -180,6 +180,17 @@ def test_manual_grade_above_a_lowered_manual_maximum_is_held_and_said() -> None:
     assert "given out of 8; the rubric's manual maximum is now 6" in q.notes[0]
 
 
+def test_override_above_a_lowered_question_maximum_is_held_and_said() -> None:
+    from grader.results import Override
+
+    auto = AutoQuestion("1.3", "Train", "partial", 12, 15, 0)
+    override = Override("a", "1.3", 20, "regrade", "prof", "2026-01-01T00:00:00+00:00")
+    q = build_ledger("a", [auto], overrides=[override]).questions[0]
+    assert (q.status, q.points, q.max_points, q.override) == ("partial", 12, 15, None)
+    assert "override 20 (prof, 2026-01-01T00:00:00+00:00) is above the question's points, now 15" \
+        in q.notes[0]
+
+
 def test_untouched_starter_code_is_not_attempted_not_failed() -> None:
     auto = AutoQuestion("2.1", "Load", "fail", 0, 15, 0, not_attempted=True)
     ledger = build_ledger("a", [auto])

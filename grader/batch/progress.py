@@ -216,6 +216,9 @@ def print_student(sub: SubmissionRow, questions: list[QuestionRow], how: str,
         console.print(f"{ledger.pending_manual:g} points await manual review.", highlight=False)
     if ledger.manual_awarded:
         console.print(f"{ledger.manual_awarded:g} points awarded by a reviewer.", highlight=False)
+    for g in ledger.questions:
+        for note in g.notes:
+            console.print(f"{g.id}: {note}", highlight=False, soft_wrap=True)
     if ledger.overridden:
         console.print(f"Overridden by a person: question {', '.join(ledger.overridden)}.",
                       highlight=False)
