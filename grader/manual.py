@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.exports import write_grades_csv
+from grader.exports import stored_roster, write_grades_csv
 from grader.outputs import stored_result, write_student_outputs
 from grader.results import ManualGrade, Override
 from grader.store import GRADEBOOK_NAME, Gradebook, QuestionRow, now_iso
@@ -181,4 +181,4 @@ def refresh_outputs(out: Path, students: Iterable[str] | None = None) -> None:
                  else list(students))
         for student in names:
             write_student_outputs(gradebook, out, student, grades, entries)
-        write_grades_csv(gradebook, out)
+        write_grades_csv(gradebook, out, None, stored_roster(gradebook))
