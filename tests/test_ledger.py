@@ -164,6 +164,9 @@ def test_people_grades_survive_a_regrade(tmp_path: Path) -> None:
     record(tmp_path, "alice")
     record_manual(tmp_path, "alice", "1.4", 8, "", "ta1")
     record_override(tmp_path, "alice", "1.1", 5, "copied", "prof")
+    with Gradebook(tmp_path) as gradebook:  # graded again: the row's totals are the ledger's at once
+        row = gradebook.record_result(golden_result("alice"), "sha", Provenance("r", "s", "v"))
+    assert (row.score, row.pending_manual, row.auto_score) == (95.0, 0.0, 92.0)
     record(tmp_path, "alice")  # graded again (--force, --rescore): a new row, the same people
     assert outputs(tmp_path, "alice")["json"][:3] == (95.0, 100.0, 0.0)
 
