@@ -173,6 +173,9 @@ class GradeResult:
                             "max_points": c.max_points,
                             "note": c.note,
                             "grader_problem": c.grader_problem,
+                            "student_message": c.student_message,
+                            "visibility": c.visibility,
+                            "hint": c.hint,
                         }
                         for c in q.checks
                     ],
