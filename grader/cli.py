@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "manual": "grader.commands.manual:manual",
     "override": "grader.commands.override:override",
     "release": "grader.commands.release:release",
+    "gradescope-bundle": "grader.commands.gradescope_bundle:gradescope_bundle",
     "review": "grader.commands.review:review",
 }
 

@@ -70,15 +70,17 @@ def grades_table(gradebook: Gradebook, question_ids: list[str],
     return columns, rows
 
 
+def stored_roster(gradebook: Gradebook) -> list[str] | None:
+    """The roster the last run was given (None: none)."""
+    stored = gradebook.meta(ROSTER_META)
+    return json.loads(stored) if stored else None
+
+
 def write_grades_csv(gradebook: Gradebook, out_dir: Path, question_ids: list[str] | None = None,
                      roster: list[str] | None = None) -> Path:
-    """Write grades.csv; question ids default to the gradebook's own, the roster to the one the
-    last run was given (kept in the gradebook, so a refresh after manual grading keeps it)."""
-    if roster is not None:
-        gradebook.set_meta(ROSTER_META, json.dumps(roster))
-    else:
-        stored = gradebook.meta(ROSTER_META)
-        roster = json.loads(stored) if stored else None
+    """Write grades.csv and remember `roster` in the gradebook (a refresh after manual grading
+    passes `stored_roster`); question ids default to the gradebook's own."""
+    gradebook.set_meta(ROSTER_META, json.dumps(roster) if roster is not None else "")
     if question_ids is None:
         question_ids = gradebook.question_ids()
     columns, rows = grades_table(gradebook, question_ids, roster)

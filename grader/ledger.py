@@ -16,7 +16,8 @@ Rules, in order:
   awarded them; until then those are `manual_pending` (whatever the automatic part did: the written
   answer is a person's to judge) and are in the maximum but not the score;
 - a manual grade given when the rubric's manual maximum was different is shown with a note; one
-  above the present maximum is held (pending again) rather than clamped.
+  above the present maximum is held (pending again) rather than clamped; so is an override above
+  the question's present points (the checks' points count again).
 
 Statuses: `override`; `grader_error`; `not_attempted` (the section is the handout's, unchanged, and
 earned less than its automatic points); `error`; then for a question with a manual part whose
@@ -147,6 +148,11 @@ def question_ledger(auto: AutoQuestion, manual: ManualGrade | None,
             if changed:
                 notes.append(f"manual grade given out of {manual.max_points:g}; the rubric's "
                              f"manual maximum is now {auto.manual_max:g}")
+    if override is not None and override.points > auto.max_points + _EPS:
+        notes.append(f"override {override.points:g} ({override.grader}, {override.at}) is above "
+                     f"the question's points, now {auto.max_points:g}: not counted until it is "
+                     "entered again")
+        override = None
     graded = manual is not None and held is None and auto.manual_max > 0
     pending = auto.manual_max - awarded if not graded else 0.0
     complete = auto.points >= auto.auto_max - _EPS

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.exports import write_grades_csv
+from grader.exports import stored_roster, write_grades_csv
 from grader.outputs import stored_result, write_student_outputs
 from grader.results import ManualGrade, Override
 from grader.store import GRADEBOOK_NAME, Gradebook, QuestionRow, now_iso
@@ -93,8 +93,8 @@ def validate_manual(gradebook: Gradebook, student: str, question: str, points: f
     return row.manual_points
 
 
-def record_manual(out: Path, student: str, question: str, points: float, comment: str,
-                  grader: str) -> ManualGrade:
+def record_manual(out: Path, student: str, question: str, points: float, comment: str = "",
+                  grader: str = "") -> ManualGrade:
     """Record points for a question's manual part and refresh the student's outputs."""
     points = float(points)
     with open_gradebook(out) as gradebook:
@@ -118,7 +118,7 @@ def validate_override(gradebook: Gradebook, student: str, question: str, points:
 
 
 def record_override(out: Path, student: str, question: str, points: float, reason: str,
-                    grader: str) -> Override:
+                    grader: str = "") -> Override:
     """Set a whole question's points (a regrade request, a grader's judgement), with why."""
     points = float(points)
     with open_gradebook(out) as gradebook:
@@ -130,8 +130,8 @@ def record_override(out: Path, student: str, question: str, points: float, reaso
     return override
 
 
-def remove_override(out: Path, student: str, question: str, reason: str,
-                    grader: str) -> Override:
+def remove_override(out: Path, student: str, question: str, reason: str = "",
+                    grader: str = "") -> Override:
     """Withdraw the standing override (recorded as an entry of its own: the history stays)."""
     with open_gradebook(out) as gradebook:
         _question(gradebook, student, question)
@@ -181,4 +181,4 @@ def refresh_outputs(out: Path, students: Iterable[str] | None = None) -> None:
                  else list(students))
         for student in names:
             write_student_outputs(gradebook, out, student, grades, entries)
-        write_grades_csv(gradebook, out)
+        write_grades_csv(gradebook, out, None, stored_roster(gradebook))

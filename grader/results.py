@@ -98,6 +98,7 @@ class QuestionResult:
     section: SectionRecord | None = None
     not_attempted: bool = False  # the section's code is the handout's, unchanged (handout.py)
     manual_instructions: str = ""  # what the reviewer looks for (the rubric's)
+    code: list[str] = field(default_factory=list)  # the section's code cells, for reviewers
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,9 @@ class GradeResult:
                             "max_points": c.max_points,
                             "note": c.note,
                             "grader_problem": c.grader_problem,
+                            "student_message": c.student_message,
+                            "visibility": c.visibility,
+                            "hint": c.hint,
                         }
                         for c in q.checks
                     ],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: never in the grader's own text
+_GAP = "\ue002"  # where a span was, while the student's form is tidied
 _SPAN = re.compile(f"{OPEN}[^{CLOSE}]*(?:{CLOSE}|$)", re.DOTALL)
 _MARKS = re.compile(f"[{OPEN}{CLOSE}]")
 # an absolute path of two or more parts (/work/x/y.py, /tmp/pytest-1/alice.ipynb, /root/.cache)
@@ -34,10 +35,9 @@ def scrub_paths(text: str) -> str:
 
 
 def student_text(message: str) -> str:
-    """The sentence without its secret spans (or the grading machine's paths)."""
-    text = _SPAN.sub("", message)
-    text = _MARKS.sub("", text)
-    text = re.sub(r"\(\s*\)|\[\s*\]", "", text)
-    text = re.sub(r"[ \t]{2,}", " ", text)
-    text = re.sub(r"\s+([,;.:)])", r"\1", text)
-    return scrub_paths(text.strip()).rstrip(",;: ")
+    """The sentence without its secret spans (or the grading machine's paths); only the spaces
+    where a span was are tidied, the rest of the sentence is left as written."""
+    text = _MARKS.sub("", _SPAN.sub(_GAP, message.replace(_GAP, "")))
+    text = re.sub(f"[ \t]*{_GAP}[ \t]*(?=[,;.:)\\]]|$)", "", text)  # before punctuation, at the end
+    text = re.sub(f"[ \t]*{_GAP}[ \t]*", " ", text)
+    return scrub_paths(text)

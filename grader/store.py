@@ -258,14 +258,19 @@ class Gradebook:
     # -- writing -------------------------------------------------------------------------------
     def record_result(self, result: GradeResult, notebook_sha256: str,
                       provenance: Provenance) -> SubmissionRow:
-        """Write one graded (or failed-to-grade) submission and its questions, atomically."""
+        """Write one graded (or failed-to-grade) submission and its questions, atomically; its
+        totals are the ledger's, with the people's grades already recorded for the student."""
+        ledger = build_ledger(result.student, [
+            AutoQuestion(q.id, q.title, q.status, q.points, q.max_points, q.manual_points,
+                         q.not_attempted) for q in result.questions],
+            self.manual_grades(), self.overrides())
         sub = SubmissionRow(
             student=result.student, assignment=result.assignment, notebook=result.notebook,
             notebook_sha256=notebook_sha256, rubric_sha256=provenance.rubric_sha256,
             settings_sha256=provenance.settings_sha256,
             grader_version=provenance.grader_version, environment=result.environment,
-            score=result.score, max_score=result.max_score,
-            pending_manual=result.pending_manual,
+            score=ledger.score, max_score=ledger.max_score,
+            pending_manual=ledger.pending_manual,
             status="failed" if result.fatal else "graded", reason=result_reason(result),
             grader_error=False, seconds=result.seconds, graded_at=now_iso(),
             executed_at=provenance.executed_at, worker=provenance.worker,

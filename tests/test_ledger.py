@@ -164,6 +164,9 @@ def test_people_grades_survive_a_regrade(tmp_path: Path) -> None:
     record(tmp_path, "alice")
     record_manual(tmp_path, "alice", "1.4", 8, "", "ta1")
     record_override(tmp_path, "alice", "1.1", 5, "copied", "prof")
+    with Gradebook(tmp_path) as gradebook:  # graded again: the row's totals are the ledger's at once
+        row = gradebook.record_result(golden_result("alice"), "sha", Provenance("r", "s", "v"))
+    assert (row.score, row.pending_manual, row.auto_score) == (95.0, 0.0, 92.0)
     record(tmp_path, "alice")  # graded again (--force, --rescore): a new row, the same people
     assert outputs(tmp_path, "alice")["json"][:3] == (95.0, 100.0, 0.0)
 
@@ -178,6 +181,17 @@ def test_manual_grade_above_a_lowered_manual_maximum_is_held_and_said() -> None:
     q = build_ledger("a", [auto], [lower]).questions[0]
     assert (q.points, q.manual_pending, q.status) == (7, 0, "manual")
     assert "given out of 8; the rubric's manual maximum is now 6" in q.notes[0]
+
+
+def test_override_above_a_lowered_question_maximum_is_held_and_said() -> None:
+    from grader.results import Override
+
+    auto = AutoQuestion("1.3", "Train", "partial", 12, 15, 0)
+    override = Override("a", "1.3", 20, "regrade", "prof", "2026-01-01T00:00:00+00:00")
+    q = build_ledger("a", [auto], overrides=[override]).questions[0]
+    assert (q.status, q.points, q.max_points, q.override) == ("partial", 12, 15, None)
+    assert "override 20 (prof, 2026-01-01T00:00:00+00:00) is above the question's points, now 15" \
+        in q.notes[0]
 
 
 def test_untouched_starter_code_is_not_attempted_not_failed() -> None:

@@ -252,3 +252,11 @@ def test_gradescope_file_of_a_run_is_the_students_form(tmp_path: Path) -> None:
     text = (tmp_path / "gradescope/bob/results.json").read_text()
     assert SECRETS["bob"] not in text and "secret-check-name" not in text
     assert SECRETS["bob"] in (tmp_path / "bob.html").read_text()  # the instructor's: everything
+
+
+def test_the_student_form_leaves_the_rest_of_the_sentence_as_written() -> None:
+    assert student_text("KNN().fit(...): 3 of 5 wrong" + secret(" (acceptable [1])")) == \
+        "KNN().fit(...): 3 of 5 wrong"
+    assert student_text("printed loss 0.5 differs" + secret(", ref 0.3") + "; see the trace") == \
+        "printed loss 0.5 differs; see the trace"
+    assert student_text("a" + secret("x") + "b") == "a b"

@@ -198,6 +198,9 @@ def print_student(sub: SubmissionRow, questions: list[QuestionRow], how: str,
         _say(console, f"{ledger.pending_manual:g} points await manual review.")
     if ledger.manual_awarded:
         _say(console, f"{ledger.manual_awarded:g} points awarded by a reviewer.")
+    for g in ledger.questions:
+        for note in g.notes:
+            _say(console, f"{g.id}: {note}")
     if ledger.overridden:
         _say(console, f"Overridden by a person: question {', '.join(ledger.overridden)}.")
     if how == "skipped":
