@@ -1,7 +1,7 @@
 """A graded Lab 9 class folder built from results in code: no kernel, no notebook executed.
 
-`build_class(out, rubric)` writes what `grade` writes for a class (reports, gradebook, grades.csv,
-Gradescope, review/<student>.json, index.html) for four students: alice (full marks, a figure and
+`build_class(out, rubric)` writes what `grade` writes for a class (reports, gradebook with the
+stored results, grades.csv, Gradescope, index.html) for four students: alice (full marks, a figure and
 her written answer for 1.4, math included), bob (1.3 fails), mallory (hostile: a name and an
 answer full of HTML and script), and a notebook that failed to grade. The dashboard, report and
 review tests share it; `python -m tests.classroom OUT` writes one to look at.
@@ -16,11 +16,10 @@ import zlib
 from pathlib import Path
 
 from grader.exports import write_grades_csv
-from grader.handout import Handout, handout_for
+from grader.handout import Handout, handout_for, keep_student_text
 from grader.outputs import write_student_outputs
 from grader.report.dashboard import write_dashboard
 from grader.results import CheckOutcome, Figure, GradeResult, QuestionResult, SectionRecord
-from grader.review.answers import answers_from, write_answers
 from grader.rubric import Rubric
 from grader.store import Gradebook, Provenance
 
@@ -69,14 +68,14 @@ def matrix_png(values: list[list[float]], cell: int = 28,
 
 
 def result_for(rubric: Rubric, student: str, failing: set[str], answer: str | list[str],
-               figure: str | None) -> tuple[GradeResult, list[str]]:
+               figure: str | None) -> GradeResult:
     """A result where every question passes but `failing`, with a manual item answered."""
-    questions, sources = [], []
-    for q in rubric.questions:
+    questions = []
+    for i, q in enumerate(rubric.questions):
         ok = q.id not in failing
         auto = q.points - (q.manual.points if q.manual else 0.0)
-        cells = [len(sources)]
-        sources.append(f"# {student}'s code for {q.id}\nplot_matrix_grid(W1)  # <b>not bold</b>")
+        cells = [i]
+        code = f"# {student}'s code for {q.id}\nplot_matrix_grid(W1)  # <b>not bold</b>"
         section = SectionRecord(q.id, cells, executed=True, seconds=1.5,
                                 markdown=(answer if isinstance(answer, list) else [answer])
                                 if q.manual else [],
@@ -86,13 +85,14 @@ def result_for(rubric: Rubric, student: str, failing: set[str], answer: str | li
         status = ("manual" if q.manual else "pass") if ok else "fail"
         questions.append(QuestionResult(q.id, q.title, status, auto if ok else 0.0, q.points,
                                         [check], q.manual.points if q.manual else 0.0,
-                                        q.manual.model_answer if q.manual else "", section))
+                                        q.manual.model_answer if q.manual else "", section,
+                                        code=[code]))
     score = sum(q.points for q in questions)
     result = GradeResult(rubric.assignment, student, f"{student}.ipynb", "0" * 64, score,
                          sum(q.max_points for q in questions),
                          sum(q.manual_points for q in questions if q.status == "manual"),
                          questions, ENVIRONMENT, DATA, 20.0)
-    return result, sources
+    return result
 
 
 def handout_around(own: str, handout: Handout | None) -> list[str]:
@@ -102,6 +102,14 @@ def handout_around(own: str, handout: Handout | None) -> list[str]:
     prompt = next((m for m in given if m.startswith("Visualize both the filter")), "")
     heading = next((m for m in given if m.startswith("# 2. Digit")), "")
     return [prompt, own, heading]
+
+
+def as_scored(result: GradeResult, handout: Handout | None) -> GradeResult:
+    """The result as the pipeline leaves it: each section's markdown the student's own only."""
+    for q in result.questions:
+        if q.section is not None:
+            q.section = keep_student_text(q.section, handout)
+    return result
 
 
 def failed_result(rubric: Rubric, student: str) -> GradeResult:
@@ -117,19 +125,19 @@ def build_class(out: Path, rubric: Rubric) -> Path:
     """Write the class into `out`; returns `out`."""
     handout = handout_for(rubric.handout, rubric.folder, rubric.source_path)
     graded = [
-        result_for(rubric, "alice", set(), ALICE_ANSWER,
+        as_scored(result_for(rubric, "alice", set(), ALICE_ANSWER,
                    matrix_png([[-0.6, 1.0, -0.5], [0.2, -0.1, 0.3], [0.9, -0.8, 0.1],
-                               [-0.3, 0.4, -0.9]])),
-        result_for(rubric, "bob", {"1.3"}, handout_around("I did not finish.", handout), None),
-        result_for(rubric, HOSTILE_NAME, {"2.2"}, HOSTILE_ANSWER, tiny_png()),
-        (failed_result(rubric, "zed"), []),
+                               [-0.3, 0.4, -0.9]])), handout),
+        as_scored(result_for(rubric, "bob", {"1.3"}, handout_around("I did not finish.", handout),
+                             None), handout),
+        as_scored(result_for(rubric, HOSTILE_NAME, {"2.2"}, HOSTILE_ANSWER, tiny_png()), handout),
+        failed_result(rubric, "zed"),
     ]
     with Gradebook(out) as gradebook:
         gradebook.claim(rubric.assignment)
-        for result, sources in graded:
+        for result in graded:
             gradebook.record_result(result, "0" * 64, Provenance(rubric.sha256, "", "test"))
             write_student_outputs(gradebook, out, result.student)
-            write_answers(out, answers_from(result, sources, rubric, handout))
         write_grades_csv(gradebook, out)
         write_dashboard(gradebook, out)
     return out

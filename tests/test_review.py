@@ -19,7 +19,7 @@ from grader.handout import load_handout
 from grader.manual import manual_grades
 from grader.report import safe_name
 from grader.report.markup import render_markdown
-from grader.review.answers import read_answers
+from grader.review.page import ReviewIndex
 from grader.review.server import ReviewServer
 from grader.rubric import Rubric
 
@@ -79,15 +79,16 @@ def graded_class(tmp_path: Path, lab9_rubric: Rubric) -> Path:
     return build_class(tmp_path / "lab9", lab9_rubric)
 
 
-def test_stored_answers_keep_the_students_text_code_and_figures(graded_class: Path) -> None:
-    alice = read_answers(graded_class, "alice")
-    assert alice is not None
-    [item] = alice.items
-    assert item.question_id == "1.4" and item.points == 8
+def test_review_items_keep_the_students_text_code_and_figures(graded_class: Path) -> None:
+    index = ReviewIndex(graded_class)
+    assert [q.question_id for q in index.questions] == ["1.4"]
+    assert index.students["1.4"] == ["alice", "bob", HOSTILE_NAME]  # zed failed to grade
+    item = index.item("alice", "1.4")
+    assert item is not None and item.points == 8 and item.max_points == 10
     assert item.markdown == [ALICE_ANSWER] and item.figures and item.code
-    bob = read_answers(graded_class, "bob")
-    assert bob is not None and bob.items[0].markdown == ["I did not finish."]
-    assert read_answers(graded_class, "zed") is None  # failed to grade: nothing to review
+    bob = index.item("bob", "1.4")
+    assert bob is not None and bob.markdown == ["I did not finish."]  # no prompt, no heading
+    assert index.item("zed", "1.4") is None
 
 
 @pytest.fixture
@@ -186,13 +187,16 @@ def test_review_links_carry_the_token_and_reach_every_student(server: ReviewServ
     assert {safe_name(s) for s in students} >= {"alice", "bob"}
 
 
-def test_a_notebook_that_now_fails_to_grade_leaves_no_stale_answers(graded_class: Path) -> None:
-    from grader.review.answers import StudentAnswers, answers_path, write_answers
+def test_a_notebook_that_now_fails_to_grade_has_nothing_left_to_review(
+        graded_class: Path, lab9_rubric: Rubric) -> None:
+    from classroom import failed_result
 
-    assert answers_path(graded_class, "alice").exists()
-    assert write_answers(graded_class, StudentAnswers("alice", "lab9", [])) is None
-    assert not answers_path(graded_class, "alice").exists()
-    assert read_answers(graded_class, "alice") is None
+    from grader.store import Gradebook, Provenance
+
+    with Gradebook(graded_class) as gradebook:
+        gradebook.record_result(failed_result(lab9_rubric, "alice"), "", Provenance("", "", "t"))
+    index = ReviewIndex(graded_class)
+    assert "alice" not in index.students["1.4"] and index.item("alice", "1.4") is None
 
 
 def test_override_from_the_review_page_needs_a_reason_and_updates_the_outputs(
@@ -228,7 +232,6 @@ def test_review_of_a_folder_without_a_gradebook_says_so_and_exits_2(tmp_path: Pa
 def test_hw2_manual_items_are_walked_question_by_question(tmp_path: Path) -> None:
     from conftest import RUBRICS
 
-    from grader.review.page import ReviewIndex
     from grader.rubric import load_rubric
 
     out = build_class(tmp_path / "hw2", load_rubric(RUBRICS / "hw2.yaml"))
@@ -263,7 +266,6 @@ def test_scored_sections_keep_only_the_students_writing_for_every_report() -> No
 def test_after_a_grade_the_next_ungraded_student_then_question_comes(tmp_path: Path) -> None:
     from conftest import RUBRICS
 
-    from grader.review.page import ReviewIndex
     from grader.review.server import next_ungraded
     from grader.rubric import load_rubric
 
@@ -274,15 +276,3 @@ def test_after_a_grade_the_next_ungraded_student_then_question_comes(tmp_path: P
     assert next_ungraded(index, graded, "1.3", "alice") == ("2.2.1", "alice")
     graded = {(s, q.question_id): 1 for q in index.questions for s in ("alice", "bob", mallory)}
     assert next_ungraded(index, graded, "1.3", "bob") == ("1.3", mallory)  # all done: next
-
-
-def test_answers_written_by_another_grader_version_still_load(graded_class: Path) -> None:
-    from grader.review.answers import answers_path
-
-    path = answers_path(graded_class, "alice")
-    data = json.loads(path.read_text())
-    data["items"][0]["renamed_field"] = 1.0
-    del data["items"][0]["max_points"]
-    path.write_text(json.dumps(data))
-    answers = read_answers(graded_class, "alice")
-    assert answers is not None and answers.items[0].markdown == [ALICE_ANSWER]

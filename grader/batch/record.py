@@ -1,7 +1,5 @@
 """Recording: every result of a run -> reports, the execution cache, the gradebook, Gradescope.
 
-Each result also leaves `review/<student>.json`, what `grade review` shows of its manual items.
-
 `Recorder` lives in the process that runs `grade` and is the only writer of the output folder:
 workers only send their outcomes back.
 """
@@ -18,11 +16,9 @@ from grader.batch.progress import StudentLine
 from grader.batch.task import Job, Outcome
 from grader.cache import CacheHeader, ExecutionCache
 from grader.exports import write_gradescope
-from grader.handout import handout_for
 from grader.outputs import write_student_outputs
 from grader.pipeline import GradeConfig, score_execution
 from grader.results import GradeResult
-from grader.review.answers import answers_from, write_answers
 from grader.store import Gradebook, Provenance, now_iso
 
 
@@ -63,9 +59,7 @@ class Recorder:
                     outcome.worker), outcome.execution)
             except (pickle.PicklingError, TypeError, AttributeError):
                 pass  # graded all the same; only a later --rescore will need to execute it
-        sources = outcome.execution.sources if outcome.execution is not None else []
-        self._store(result, job.sha256, self.provenance(outcome.worker, executed_at), "executed",
-                    sources)
+        self._store(result, job.sha256, self.provenance(outcome.worker, executed_at), "executed")
 
     def rescore(self, sub: Submission) -> None:
         header = self.cache.header(sub.student)
@@ -74,14 +68,9 @@ class Recorder:
             raise BatchInputError(f"{sub.student}: the cached execution vanished or is unreadable")
         result = score_execution(execution, self.config)
         self._store(result, header.notebook_sha256,
-                    self.provenance(header.worker, header.executed_at), "rescored",
-                    execution.sources)
+                    self.provenance(header.worker, header.executed_at), "rescored")
 
-    def _store(self, result: GradeResult, sha: str, provenance: Provenance, how: str,
-               sources: list[str]) -> None:
-        rubric = self.config.rubric
-        handout = handout_for(rubric.handout, rubric.folder, rubric.source_path)
-        write_answers(self.out_dir, answers_from(result, sources, rubric, handout))
+    def _store(self, result: GradeResult, sha: str, provenance: Provenance, how: str) -> None:
         row = self.gradebook.record_result(result, sha, provenance)
         # reports, totals and Gradescope from the ledger: the people's grades stand across regrades
         ledger = write_student_outputs(self.gradebook, self.out_dir, result.student)

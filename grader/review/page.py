@@ -1,7 +1,7 @@
 """The review page: one student's answer to one question's manual part -> HTML.
 
-`ReviewIndex(out)` knows which students have which manual items (from `review/<student>.json`,
-written at grading time); `render_review(...)` renders `templates/review.html.j2` for one
+`ReviewIndex(out)` knows which students have which manual items (from the results the gradebook
+stores, grader/review/answers.py); `render_review(...)` renders `templates/review.html.j2` for one
 (question, student): the student's own markdown (grader/report/markup.py: no raw HTML, math as
 MathML), their figures as data: URIs, their code as text, the rubric's instructions and model
 answer, the points and comment form, and who graded it when. Navigation links carry the token.
@@ -15,9 +15,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from grader.manual import open_gradebook
+from grader.outputs import stored_result
 from grader.report import render_template
 from grader.report.markup import render_markdown
-from grader.review.answers import REVIEW_DIR, ReviewItem, StudentAnswers, read_answers
+from grader.review.answers import ReviewItem, review_items
 
 BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 
@@ -30,38 +31,35 @@ class Question:
 
 
 class ReviewIndex:
-    """The class's manual items: questions in rubric order, students in gradebook order."""
+    """The class's manual items: questions in rubric order, students in gradebook order, read
+    from the results the gradebook stores (ValueError when OUT holds no gradebook)."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        with open_gradebook(out) as gradebook:  # ValueError when OUT holds no gradebook
-            names = [s.student for s in gradebook.submissions() if s.status != "failed"]
         self.questions: list[Question] = []
         self.students: dict[str, list[str]] = {}  # question id -> students with that item
         self.assignment = ""
-        for student in names:
-            answers = read_answers(out, student)
-            if answers is None:
-                continue
-            self.assignment = answers.assignment
-            for item in answers.items:
-                if item.question_id not in self.students:
-                    self.questions.append(Question(item.question_id, item.title, item.points))
-                self.students.setdefault(item.question_id, []).append(student)
-        if not self.questions and not (out / REVIEW_DIR).is_dir():
-            raise ValueError(f"{out}: no {REVIEW_DIR}/ folder: grade the class into this folder "
-                             "with this version of the grader first")
+        with open_gradebook(out) as gradebook:
+            for sub in gradebook.submissions():
+                result = stored_result(gradebook, sub.student)
+                if result is None:  # failed to grade, or graded before results were stored
+                    continue
+                self.assignment = result.assignment
+                for item in review_items(result):
+                    if item.question_id not in self.students:
+                        self.questions.append(Question(item.question_id, item.title,
+                                                       item.points))
+                    self.students.setdefault(item.question_id, []).append(sub.student)
 
     def question(self, question_id: str | None) -> Question | None:
         return next((q for q in self.questions if q.question_id == question_id),
                     self.questions[0] if self.questions and question_id is None else None)
 
-    def item(self, student: str, question_id: str) -> tuple[StudentAnswers, ReviewItem] | None:
-        answers = read_answers(self.out, student)
-        if answers is None:
-            return None
-        item = next((i for i in answers.items if i.question_id == question_id), None)
-        return (answers, item) if item else None
+    def item(self, student: str, question_id: str) -> ReviewItem | None:
+        with open_gradebook(self.out) as gradebook:
+            result = stored_result(gradebook, student)
+        items = review_items(result) if result is not None else []
+        return next((i for i in items if i.question_id == question_id), None)
 
 
 def link(token: str, question: str, student: str) -> str:
@@ -74,9 +72,8 @@ def render_review(index: ReviewIndex, question: Question, student: str, token: s
     """The page for one student's answer to `question` (`grades`: (student, question) -> the
     standing ManualGrade; `history`: this item's grades, latest first; `override`: the standing
     Override of the whole question, if any)."""
-    found = index.item(student, question.question_id)
-    assert found is not None
-    _, item = found
+    item = index.item(student, question.question_id)
+    assert item is not None
     students = index.students[question.question_id]
     at = students.index(student)
     questions = [q.question_id for q in index.questions]
