@@ -58,11 +58,14 @@ class Handout:
         whole = {_SPACE.sub("", m) for m in self.markdown}
         lines = {_SPACE.sub("", line) for m in self.markdown for line in m.splitlines()}
         lines = {line for line in lines if len(line) > 3}
+        starters = sorted({m.strip() for m in self.markdown if 0 < len(m.strip()) <= 40},
+                          key=len, reverse=True)  # "(Your proof here)" left before an answer
         kept = []
         for source in sources:
             if _SPACE.sub("", source) in whole:
                 continue
-            own = [line for line in source.splitlines() if _SPACE.sub("", line) not in lines]
+            own = [_without_prefix(line, starters) for line in source.splitlines()
+                   if _SPACE.sub("", line) not in lines]
             text = "\n".join(own).strip()
             if text:
                 kept.append(text)
@@ -102,6 +105,15 @@ class Handout:
         return (f"expected with the grading data: line {line} of this unchanged handout cell "
                 f"(`{shown[:80]}`) checks the handout's own data set, not the one graded here; "
                 "it costs nothing")
+
+
+def _without_prefix(line: str, prefixes: list[str]) -> str:
+    """The line without a short handout text it starts with ("(Your proof here) 1. The ...")."""
+    stripped = line.lstrip()
+    for prefix in prefixes:
+        if stripped.startswith(prefix):
+            return stripped[len(prefix):].lstrip()
+    return line
 
 
 def failing_line(traceback: str) -> int | None:

@@ -70,8 +70,8 @@ def test_only_the_students_own_markdown_is_their_answer() -> None:
     next_heading = next(m for m in handout.markdown if m.startswith("# 2 Question 2"))
     own = "The structure tensor $M$ is the covariance of the gradients."
     kept = handout.student_text([prompt, "(Your proof here)", prompt + "\n\n" + own,
-                                 next_heading, "  "])
-    assert kept == [own]
+                                 next_heading, "  ", "(Your proof here) 1. $M = G^T G$."])
+    assert kept == [own, "1. $M = G^T G$."]
 
 
 @pytest.fixture
