@@ -154,7 +154,7 @@ def question_ledger(auto: AutoQuestion, manual: ManualGrade | None,
                      "entered again")
         override = None
     graded = manual is not None and held is None and auto.manual_max > 0
-    pending = auto.manual_max - awarded if not graded else 0.0
+    pending = 0.0 if graded else auto.manual_max
     complete = auto.points >= auto.auto_max - _EPS
     if override is not None:
         status: LedgerStatus = "override"

@@ -51,10 +51,10 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
         ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},
                            execution.cell_of_execution)
         scored = score_question(q, capture, ctx)
-        scored.code = [execution.sources[i] for i in record.cell_indices
-                       if i < len(execution.sources) and execution.sources[i].strip()]
-        if handout is not None and scored.code:
-            scored.not_attempted = handout.not_attempted(scored.code)
+        if handout is not None and record.cell_indices:
+            code = [execution.sources[i] for i in record.cell_indices
+                    if i < len(execution.sources)]
+            scored.not_attempted = handout.not_attempted(code)
         questions.append(scored)
     return _result(config, path, execution.student, execution.notebook_sha256, questions,
                    execution.notes, start)

@@ -98,7 +98,6 @@ class QuestionResult:
     section: SectionRecord | None = None
     not_attempted: bool = False  # the section's code is the handout's, unchanged (handout.py)
     manual_instructions: str = ""  # what the reviewer looks for (the rubric's)
-    code: list[str] = field(default_factory=list)  # the section's code cells, for reviewers
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,10 @@ def test_errored_question_with_a_manual_part_is_pending_in_every_output_1_4(
     assert views["json"][2] == 8 and views["json"][3]["1.4"] == (0, "error")
     html = (tmp_path / "handout_lab9.html").read_text()
     assert "8 points await a reviewer" in html and "awarded by" not in html
-    test = json.loads((tmp_path / "gradescope/handout_lab9/results.json").read_text())["tests"][3]
+    results = json.loads((tmp_path / "gradescope/handout_lab9/results.json").read_text())
+    assert results["output"].startswith("Cell 13 raised an error") and "All cells ran" not in \
+        results["output"]
+    test = results["tests"][3]
     assert (test["number"], test["score"], test["max_score"], test["status"]) == ("1.4", 0, 10,
                                                                                   "failed")
     assert "8 of this question's 10 points are graded by hand" in test["output"]
