@@ -161,6 +161,8 @@ def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:
         cell_indices=[i for i in span if cells[i].cell_type == "code"],
         markdown=[cells[i].source for i in span
                   if cells[i].cell_type == "markdown" and i != section.heading_cell],
+        code=tuple(cells[i].source for i in span
+                   if cells[i].cell_type == "code" and cells[i].source.strip()),
         note=section.note,
     )
 

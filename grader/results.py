@@ -61,6 +61,8 @@ class SectionRecord:
     seconds: float = 0.0
     executed: bool = False  # False when the kernel died or the notebook timed out before it
     not_run_reason: str = ""
+    # the section's code cells, for reviewers (a tuple: executions cached before it still load)
+    code: tuple[str, ...] = ()
 
     @property
     def student_errors(self) -> list[CellError]:

@@ -76,7 +76,7 @@ def result_for(rubric: Rubric, student: str, failing: set[str], answer: str | li
         auto = q.points - (q.manual.points if q.manual else 0.0)
         cells = [i]
         code = f"# {student}'s code for {q.id}\nplot_matrix_grid(W1)  # <b>not bold</b>"
-        section = SectionRecord(q.id, cells, executed=True, seconds=1.5,
+        section = SectionRecord(q.id, cells, executed=True, seconds=1.5, code=(code,),
                                 markdown=(answer if isinstance(answer, list) else [answer])
                                 if q.manual else [],
                                 figures=[Figure(cells[0], figure)] if figure and q.manual else [])
@@ -85,8 +85,7 @@ def result_for(rubric: Rubric, student: str, failing: set[str], answer: str | li
         status = ("manual" if q.manual else "pass") if ok else "fail"
         questions.append(QuestionResult(q.id, q.title, status, auto if ok else 0.0, q.points,
                                         [check], q.manual.points if q.manual else 0.0,
-                                        q.manual.model_answer if q.manual else "", section,
-                                        code=[code]))
+                                        q.manual.model_answer if q.manual else "", section))
     score = sum(q.points for q in questions)
     result = GradeResult(rubric.assignment, student, f"{student}.ipynb", "0" * 64, score,
                          sum(q.max_points for q in questions),

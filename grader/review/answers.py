@@ -48,6 +48,6 @@ def review_items(result: GradeResult) -> list[ReviewItem]:
                    if len(f.png_base64) <= MAX_FIGURE_CHARS][:MAX_FIGURES]
         items.append(ReviewItem(
             q.id, q.title, q.manual_points, q.manual_instructions, q.model_answer, q.status,
-            q.points, q.max_points, list(section.markdown) if section else [], list(q.code),
-            figures))
+            q.points, q.max_points, list(section.markdown) if section else [],
+            list(section.code) if section else [], figures))
     return items
