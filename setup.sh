@@ -12,6 +12,17 @@ if ! command -v bwrap >/dev/null 2>&1; then
         exit 1
     fi
 fi
+# Debian's chromium: the browser tests and docs/screenshots.py drive it through Playwright at
+# /usr/bin/chromium (never `playwright install`); without it those tests are skipped, saying why.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null \
+            || echo "setup: could not install chromium; the browser tests will be skipped" >&2
+    else
+        echo "setup: /usr/bin/chromium is missing (apt-get install chromium); the browser" \
+             "tests will be skipped" >&2
+    fi
+fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

@@ -26,6 +26,11 @@ EXIT_UNUSABLE = 2
 SUBCOMMANDS: dict[str, str] = {
     "init": "grader.commands.init:init",
     "validate": "grader.commands.validate:validate",
+    "manual": "grader.commands.manual:manual",
+    "override": "grader.commands.override:override",
+    "release": "grader.commands.release:release",
+    "gradescope-bundle": "grader.commands.gradescope_bundle:gradescope_bundle",
+    "review": "grader.commands.review:review",
 }
 
 
@@ -92,6 +97,8 @@ def main() -> None:
               "notebook is below the folder given, else file.")
 @click.option("--roster", type=click.Path(path_type=Path), help="CSV with a 'student' column: "
               "missing submissions are reported and listed in grades.csv.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the final counts and what went "
+              "wrong (no progress, no tables).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of grader errors.")
 def run(notebooks: tuple[Path, ...], unsafe_no_sandbox: bool, debug: bool, **flags) -> None:
     """Grade NOTEBOOKS (files, folders or globs of .ipynb) and write a JSON and an HTML report for

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.data import DataBundle
+from grader.results import CellProgress
 from grader.rubric import Rubric
 
 
@@ -21,5 +23,7 @@ class GradeConfig:
     keep_workdir: bool = False
     font_cache: Path | None = None  # confine.build_font_cache(...), built once per grader run
     extra_env: dict[str, str] = field(default_factory=dict)
+    # told before each cell runs (the live status line); None in workers, whose display is elsewhere
+    on_progress: Callable[[CellProgress], None] | None = None
 
 

@@ -26,7 +26,7 @@ from grader.notebook import (
     load_notebook,
     locate_sections,
 )
-from grader.results import Figure, SectionRecord
+from grader.results import CellProgress, Figure, SectionRecord
 from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
 from grader.sandbox.plumbing import temp_prefix
 
@@ -162,6 +162,8 @@ def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:
         cell_indices=[i for i in span if cells[i].cell_type == "code"],
         markdown=[cells[i].source for i in span
                   if cells[i].cell_type == "markdown" and i != section.heading_cell],
+        code=tuple(cells[i].source for i in span
+                   if cells[i].cell_type == "code" and cells[i].source.strip()),
         note=section.note,
     )
 
@@ -256,8 +258,9 @@ class _Loop:
                 self.stopped = (f"the notebook's time limit ({self.timeout:g} s) was reached "
                                 f"before cell {position}")
                 continue
-            run = self._run(cell.source, position, remaining)
             section = owner.get(position)
+            self._tell(section.question_id if section else "", position)
+            run = self._run(cell.source, position, remaining)
             _record_cell(run, section.question_id if section else None,
                          self.execution.records, self.execution.notes)
             if run.error is not None and "[Errno 28]" in run.error.evalue:
@@ -279,6 +282,15 @@ class _Loop:
             self.execution.notes.append(
                 f"not run: cell(s) {_spans(self.execution.skipped_cells)}, which followed a "
                 "kernel death in their question's section")
+
+    def _tell(self, qid: str, position: int) -> None:
+        """Say which cell is about to run to whoever follows this notebook (the status line)."""
+        if self.config.on_progress is None:
+            return
+        code = [i for i, c in enumerate(self.loaded.nb.cells)
+                if c.cell_type == "code" and c.source.strip()]
+        self.config.on_progress(CellProgress(self.execution.student, qid, position,
+                                             code.index(position) + 1, len(code)))
 
     def _note_disk_full(self, position: int) -> None:
         limit = self.config.rubric.limits.disk_mb

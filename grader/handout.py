@@ -5,8 +5,9 @@ built by submissions/build.py), whose cells say in `metadata.nbgrade` their `rol
 the handout gives; "starter": an answer cell's starter code), `name` and, for a given cell that
 checks the handout's own data, `handout_data_lines`. Returns a `Handout` that tells, for a student
 cell's source (whitespace-insensitive), whether it is an unchanged given cell or unchanged starter
-code (`origin`), whether a section's code is all unchanged handout code (`not_attempted`), and why an
-error an unchanged given cell raised is expected with the grading data (`expected_error`).
+code (`origin`), whether a section's code is all unchanged handout code (`not_attempted`), why an
+error an unchanged given cell raised is expected with the grading data (`expected_error`), and
+which of a section's markdown is the student's own writing (`student_text`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,27 @@ def same_code(a: str, b: str) -> bool:
 class Handout:
     path: Path
     cells: tuple[HandoutCell, ...]
+    markdown: tuple[str, ...] = ()  # every markdown cell of the handout: prompts, headings
+
+    def student_text(self, sources: list[str]) -> list[str]:
+        """The student's own writing among a section's markdown cells: cells the handout has
+        (prompts, the next part's heading, an untouched "(Your proof here)") are left out, and so
+        are lines copied from the handout inside an edited cell."""
+        whole = {_SPACE.sub("", m) for m in self.markdown}
+        lines = {_SPACE.sub("", line) for m in self.markdown for line in m.splitlines()}
+        lines = {line for line in lines if len(line) > 3}
+        starters = sorted({m.strip() for m in self.markdown if 0 < len(m.strip()) <= 40},
+                          key=len, reverse=True)  # "(Your proof here)" left before an answer
+        kept = []
+        for source in sources:
+            if _SPACE.sub("", source) in whole:
+                continue
+            own = [_without_prefix(line, starters) for line in source.splitlines()
+                   if _SPACE.sub("", line) not in lines]
+            text = "\n".join(own).strip()
+            if text:
+                kept.append(text)
+        return kept
 
     def origin(self, source: str) -> HandoutCell | None:
         """The handout cell `source` is, unchanged (given cells first), or None."""
@@ -85,6 +107,15 @@ class Handout:
                 "it costs nothing")
 
 
+def _without_prefix(line: str, prefixes: list[str]) -> str:
+    """The line without a short handout text it starts with ("(Your proof here) 1. The ...")."""
+    stripped = line.lstrip()
+    for prefix in prefixes:
+        if stripped.startswith(prefix):
+            return stripped[len(prefix):].lstrip()
+    return line
+
+
 def failing_line(traceback: str) -> int | None:
     """The line of the cell that raised, from IPython's traceback text."""
     match = _CELL_LINE.search(traceback) or _ARROW_LINE.search(traceback)
@@ -100,17 +131,26 @@ def mark_expected_errors(record: SectionRecord, handout: Handout | None) -> Sect
     return replace(record, errors=errors)
 
 
+def keep_student_text(record: SectionRecord, handout: Handout | None) -> SectionRecord:
+    """The section's record with only the student's own writing in `markdown` (a copy): what
+    the reports, the released report and the review page show as the student's answer."""
+    if handout is None or not record.markdown:
+        return record
+    return replace(record, markdown=handout.student_text(record.markdown))
+
+
 @functools.cache
 def _load(path: Path, mtime_ns: int) -> Handout:
     nb = nbformat.read(str(path), as_version=4)
     cells = []
+    markdown = tuple(c.source for c in nb.cells if c.cell_type == "markdown")
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrade", {})
         if cell.cell_type != "code" or meta.get("role") not in ("given", "starter"):
             continue
         cells.append(HandoutCell(meta["role"], str(meta.get("name", "")), cell.source,
                                  tuple(int(n) for n in meta.get("handout_data_lines", []))))
-    return Handout(path, tuple(cells))
+    return Handout(path, tuple(cells), markdown)
 
 
 def load_handout(path: Path, rubric_path: str = "") -> Handout:

@@ -18,9 +18,10 @@ from grader.checks.base import ScoreContext
 from grader.config import GradeConfig
 from grader.execute import Execution, execute_notebook
 from grader.expected import Reference
-from grader.handout import handout_for, mark_expected_errors
+from grader.handout import handout_for, keep_student_text, mark_expected_errors
+from grader.ledger import AutoQuestion, build_ledger
 from grader.results import GradeResult, QuestionResult, SectionRecord
-from grader.score import score_question, score_totals
+from grader.score import score_question
 
 __all__ = ["Execution", "GradeConfig", "execute_notebook", "grade_notebook", "score_execution"]
 
@@ -43,12 +44,18 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
     handout = handout_for(config.rubric.handout, config.rubric.folder, config.rubric.source_path)
     questions = []
     for q in config.rubric.questions:
-        record = mark_expected_errors(execution.records[q.id], handout)
+        record = keep_student_text(mark_expected_errors(execution.records[q.id], handout),
+                                   handout)
         capture = execution.captures.get(q.id) or QuestionCapture(
             capture_error=record.not_run_reason or "not captured")
         ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},
                            execution.cell_of_execution)
-        questions.append(score_question(q, capture, ctx))
+        scored = score_question(q, capture, ctx)
+        if handout is not None and record.cell_indices:
+            code = [execution.sources[i] for i in record.cell_indices
+                    if i < len(execution.sources)]
+            scored.not_attempted = handout.not_attempted(code)
+        questions.append(scored)
     return _result(config, path, execution.student, execution.notebook_sha256, questions,
                    execution.notes, start)
 
@@ -78,21 +85,24 @@ def environment(config: GradeConfig) -> dict:
 def _result(config: GradeConfig, path: Path, student: str, sha: str,
             questions: list[QuestionResult], notes: list[str], start: float,
             fatal: str = "") -> GradeResult:
-    score, max_score = score_totals(questions)  # grader problems are in neither
+    ledger = build_ledger(student, [AutoQuestion(q.id, q.title, q.status, q.points, q.max_points,
+                                                 q.manual_points, q.not_attempted)
+                                    for q in questions])  # no person has graded yet
     return GradeResult(
         assignment=config.rubric.assignment,
         student=student,
         notebook=str(path),
         notebook_sha256=sha,
-        score=score,
-        max_score=max_score,
-        pending_manual=sum(q.manual_points for q in questions if q.status == "manual"),
+        score=ledger.score,  # grader problems are in neither score nor maximum
+        max_score=ledger.max_score,
+        pending_manual=ledger.pending_manual,
         questions=questions,
         environment=environment(config),
         data=config.data.summary(),
         seconds=time.perf_counter() - start,
         fatal=fatal,
         notes=notes,
+        due=config.rubric.due.isoformat() if config.rubric.due else "",
     )
 
 

@@ -16,6 +16,17 @@ GRADER_PROBLEM = "grader problem, not the notebook's (left out of the score unti
 
 
 @dataclass(frozen=True)
+class CellProgress:
+    """Where one notebook's execution is: sent to `GradeConfig.on_progress` before each cell runs."""
+
+    student: str
+    question_id: str  # '' before the first question's section
+    cell: int  # the cell's position in the notebook
+    done: int  # code cells started so far, this one included (replays not counted)
+    total: int  # code cells of the notebook
+
+
+@dataclass(frozen=True)
 class CellError:
     """An exception a student cell raised (or a timeout / dead kernel attributed to that cell)."""
 
@@ -50,6 +61,8 @@ class SectionRecord:
     seconds: float = 0.0
     executed: bool = False  # False when the kernel died or the notebook timed out before it
     not_run_reason: str = ""
+    # the section's code cells, for reviewers (a tuple: executions cached before it still load)
+    code: tuple[str, ...] = ()
 
     @property
     def student_errors(self) -> list[CellError]:
@@ -69,6 +82,9 @@ class CheckOutcome:
     informational: bool = False  # 0-point notes ("softmax modifies its argument in place")
     note: bool = False  # full marks, with a note on a difference that costs nothing
     grader_problem: bool = False  # the grader's fault: excluded from points and maximum
+    student_message: str = ""  # `message` without reference values or paths (grader/secret.py)
+    visibility: str = "visible"  # the rubric's: visible, hidden, after_due
+    hint: str = ""  # the rubric's sentence for a student when a hidden check fails
 
 
 @dataclass
@@ -79,9 +95,38 @@ class QuestionResult:
     points: float
     max_points: float
     checks: list[CheckOutcome]
-    manual_points: float = 0.0  # points a human awards; not included in `points` until entered
+    manual_points: float = 0.0  # the manual part's maximum; `points` never includes it
     model_answer: str = ""
     section: SectionRecord | None = None
+    not_attempted: bool = False  # the section's code is the handout's, unchanged (handout.py)
+    manual_instructions: str = ""  # what the reviewer looks for (the rubric's)
+
+
+@dataclass(frozen=True)
+class ManualGrade:
+    """Points a person awarded for a question's manual part (gradebook table `manual_grades`)."""
+
+    student: str
+    question: str
+    points: float
+    comment: str
+    grader: str
+    at: str  # ISO 8601, UTC
+    max_points: float = 0.0  # the manual part's maximum when it was graded (0: unknown)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A person's decision on a whole question's points, with why (gradebook table `overrides`).
+    A `removed` entry withdraws the override before it."""
+
+    student: str
+    question: str
+    points: float
+    reason: str
+    grader: str
+    at: str  # ISO 8601, UTC
+    removed: bool = False
 
 
 @dataclass
@@ -99,6 +144,7 @@ class GradeResult:
     seconds: float
     fatal: str = ""  # set when the notebook could not be graded at all (unreadable, no kernel)
     notes: list[str] = field(default_factory=list)  # e.g. errors before the first question
+    due: str = ""  # the rubric's due date (ISO 8601), for `after_due` checks
 
     @property
     def grader_problems(self) -> list[tuple[str, str]]:
@@ -139,6 +185,9 @@ class GradeResult:
                             "max_points": c.max_points,
                             "note": c.note,
                             "grader_problem": c.grader_problem,
+                            "student_message": c.student_message,
+                            "visibility": c.visibility,
+                            "hint": c.hint,
                         }
                         for c in q.checks
                     ],

@@ -14,6 +14,7 @@ the instructor's solution notebook is solution.py's.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,8 +43,11 @@ from grader.rubric_source import (
 __all__ = ["CheckSpec", "QuestionSpec", "Rubric", "RubricError", "load_rubric", "nested_model",
            "parse_rubric"]
 
-CHECK_FIELDS = ("type", "points", "name", "requires")
+CHECK_FIELDS = ("type", "points", "name", "requires", "visibility", "hint")
 INTERNAL_FIELDS = ("params", "source_path", "folder", "sha256")  # not written in a rubric
+
+
+Visibility = Literal["visible", "hidden", "after_due"]
 
 
 class Strict(BaseModel):
@@ -58,6 +62,14 @@ class CheckSpec(Strict):
     requires: list[str] = Field(default_factory=list,
                                 description="names of earlier checks of the question that must "
                                             "pass for this one to count")
+    visibility: Visibility = Field("visible", description="what a student's report shows: "
+                                   "\"visible\": the check, its points and its sentence (reference "
+                                   "values left out); \"hidden\": only that a hidden check passed "
+                                   "or failed, its points and `hint`; \"after_due\": hidden until "
+                                   "the rubric's `due` (or `grade release --after-due`), then "
+                                   "visible")
+    hint: str = Field("", description="the sentence a student sees when this hidden check fails, "
+                                      "e.g. \"test your function on an array with ties\"")
     params: dict[str, Any] = Field(default_factory=dict)  # validated by the check type
 
     @model_validator(mode="before")
@@ -169,6 +181,9 @@ class Rubric(Strict):
                                      description="time limits (see `execution` below)")
     limits: LimitsSpec = Field(default_factory=LimitsSpec,
                                description="resource limits of the kernel (see `limits` below)")
+    due: datetime | None = Field(None, description="the due date and time (ISO 8601, e.g. "
+                                 "2026-12-01T23:59:00+00:00; no zone: UTC): `after_due` checks "
+                                 "are shown to students from then on")
     forbidden_calls: list[str] = Field(default_factory=list,
                                        description="functions wrapped in the kernel so that hidden "
                                                    "uses are logged at run time (for `forbidden`)")

@@ -35,6 +35,7 @@ from grader.results import (
     Status,
 )
 from grader.rubric import CheckSpec, QuestionSpec
+from grader.secret import instructor_text, student_text
 
 
 def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreContext
@@ -48,14 +49,16 @@ def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreC
         ctx.outcomes[label] = verdict.passed
         if verdict.voids_question:
             voided = verdict.message
-        scored[ci] = _outcome(label, verdict, check.points, grader_problem)
+        scored[ci] = _outcome(label, verdict, check, grader_problem)
     outcomes = [scored[ci] for ci in range(len(question.checks))]
     auto_max = sum(c.points for c in question.checks)
     not_counted = any(o.grader_problem for o in outcomes)
     points = 0.0 if voided or not_counted else sum(o.points for o in outcomes)
     if voided:
         outcomes.append(CheckOutcome("question voided", False,
-                                     f"0 points for the whole question: {voided}", 0.0, 0.0))
+                                     f"0 points for the whole question: {instructor_text(voided)}",
+                                     0.0, 0.0, student_message="0 points for the whole question: "
+                                     + student_text(voided)))
     status = GRADER_ERROR if not_counted else _status(question, points, auto_max, capture,
                                                       ctx.section)
     return QuestionResult(
@@ -64,6 +67,7 @@ def score_question(question: QuestionSpec, capture: QuestionCapture, ctx: ScoreC
         manual_points=question.manual.points if question.manual else 0.0,
         model_answer=question.manual.model_answer if question.manual else "",
         section=ctx.section,
+        manual_instructions=question.manual.instructions if question.manual else "",
     )
 
 
@@ -78,11 +82,23 @@ def _scoring_order(question: QuestionSpec) -> list[int]:
     return sorted(range(len(question.checks)), key=reads)
 
 
-def _outcome(label: str, verdict: Verdict, points: float, grader_problem: bool) -> CheckOutcome:
-    return CheckOutcome(name=label, passed=verdict.passed, message=verdict.message,
+STUDENT_GRADER_PROBLEM = ("the grader could not check this (its problem, not yours): not "
+                          "counted until the instructor fixes it")
+
+
+def _outcome(label: str, verdict: Verdict, check: CheckSpec, grader_problem: bool
+             ) -> CheckOutcome:
+    """The verdict in both forms: the instructor's sentence, and the student's without the
+    secret spans (reference values) and paths (grader/secret.py)."""
+    points = check.points
+    return CheckOutcome(name=label, passed=verdict.passed,
+                        message=instructor_text(verdict.message),
                         points=round(verdict.fraction * points, 6), max_points=points,
                         informational=points == 0, note=verdict.note,
-                        grader_problem=grader_problem)
+                        grader_problem=grader_problem,
+                        student_message=(STUDENT_GRADER_PROBLEM if grader_problem
+                                         else student_text(verdict.message)),
+                        visibility=check.visibility, hint=check.hint)
 
 
 def score_totals(questions: Sequence[QuestionResult]) -> tuple[float, float]:

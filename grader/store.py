@@ -3,66 +3,34 @@
 `Gradebook(out_dir)` holds one row per student in `submissions` and one per question in `questions`,
 written in one transaction per submission (WAL journal, synchronous=FULL), so a grader killed
 mid-batch loses nothing it had already recorded and never leaves half a submission. Only the process
-that runs the batch writes it; workers send their results back to that process.
+that runs the batch writes results; workers send their results back to that process.
+
+The people's grades live beside the results, keyed by student and question, never touched by a
+regrade, `--force` or `--rescore`: `manual_grades` (points for a question's manual part, with the
+comment, who and when) and `overrides` (a whole question's points, with the reason, who and when).
+Every entry is kept; the latest per student and question wins (grader/ledger.py). `submissions`
+keeps the full result (`result`, JSON) so reports can be rendered again without executing anything,
+and the ledger's totals (`score`, `max_score`, `pending_manual`), updated when a person grades.
+
+Schema 2 (this grader) adds to schema 1 `submissions.result`, `submissions.auto_score`,
+`questions.not_attempted` and the two tables; a schema 1 file is migrated in place when opened.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from grader.results import GradeResult
+from grader.gradebook_schema import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION
+from grader.ledger import AutoQuestion, Ledger, build_ledger
+from grader.resultio import result_to_dict
+from grader.results import GradeResult, ManualGrade, Override
 
 GRADEBOOK_NAME = "gradebook.sqlite"
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS submissions (
-    student TEXT PRIMARY KEY,
-    assignment TEXT NOT NULL,
-    notebook TEXT NOT NULL,               -- path as given on the command line
-    notebook_sha256 TEXT NOT NULL,        -- of the file's bytes; '' when it could not be read
-    rubric_sha256 TEXT NOT NULL,
-    settings_sha256 TEXT NOT NULL,        -- data, time-limit overrides, sandbox, reference source
-    grader_version TEXT NOT NULL,
-    environment TEXT NOT NULL,            -- JSON: versions, platform, sandbox (from the worker)
-    score REAL,                           -- NULL when the grader itself failed
-    max_score REAL NOT NULL,
-    pending_manual REAL NOT NULL DEFAULT 0,
-    status TEXT NOT NULL CHECK (status IN ('graded', 'failed')),
-    reason TEXT NOT NULL DEFAULT '',      -- why it failed, or what stopped execution early
-    grader_error INTEGER NOT NULL DEFAULT 0,  -- 1: the grader failed, not the notebook: retried
-    seconds REAL NOT NULL DEFAULT 0,
-    graded_at TEXT NOT NULL,              -- ISO 8601, UTC
-    executed_at TEXT NOT NULL DEFAULT '', -- when the notebook last ran ('' if it never did)
-    worker TEXT NOT NULL DEFAULT ''       -- host:pid that executed it
-);
-CREATE TABLE IF NOT EXISTS questions (
-    student TEXT NOT NULL REFERENCES submissions(student) ON DELETE CASCADE,
-    question_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    status TEXT NOT NULL,                 -- pass, partial, fail, error, manual, grader_error
-    points REAL NOT NULL,
-    max_points REAL NOT NULL,
-    manual_points REAL NOT NULL DEFAULT 0,
-    messages TEXT NOT NULL,               -- JSON list of {name, passed, message, points, max_points}
-    errors TEXT NOT NULL,                 -- JSON list of {cell_index, ename, evalue}
-    seconds REAL NOT NULL DEFAULT 0,      -- time spent running and inspecting the section
-    executed INTEGER NOT NULL DEFAULT 0,
-    not_run_reason TEXT NOT NULL DEFAULT '',
-    plan_sha256 TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (student, question_id)
-);
-"""
 
 
 class GradebookError(ValueError):
@@ -89,6 +57,7 @@ class SubmissionRow:
     graded_at: str
     executed_at: str
     worker: str
+    auto_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +76,7 @@ class QuestionRow:
     executed: bool
     not_run_reason: str
     plan_sha256: str
+    not_attempted: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,8 +120,9 @@ class Gradebook:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(SCHEMA)
             self._check_schema()
+            self._conn.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise GradebookError(f"{self.path}: not a usable gradebook: {exc}") from None
@@ -166,12 +137,27 @@ class Gradebook:
         self._conn.close()
 
     def _check_schema(self) -> None:
+        self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
+                           "value TEXT NOT NULL)")
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                               (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise GradebookError(f"{self.path}: written by a newer grader (schema {row[0]})")
+
+    def _migrate(self) -> None:
+        """Bring a schema 1 file to this schema (added columns; the new tables exist by now)."""
+        for table, column, declaration in ADDED_COLUMNS:
+            have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                           (str(SCHEMA_VERSION),))
+
+    def meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def claim(self, assignment: str) -> None:
         """Bind this gradebook to one assignment; refuse one that belongs to another."""
@@ -184,12 +170,14 @@ class Gradebook:
 
     # -- reading -------------------------------------------------------------------------------
     def submission(self, student: str) -> SubmissionRow | None:
-        cur = self._conn.execute("SELECT * FROM submissions WHERE student = ?", (student,))
+        cur = self._conn.execute(f"SELECT {_SUBMISSION_COLUMNS} FROM submissions "
+                                 "WHERE student = ?", (student,))
         row = cur.fetchone()
         return _submission_row(cur, row) if row else None
 
     def submissions(self) -> list[SubmissionRow]:
-        cur = self._conn.execute("SELECT * FROM submissions ORDER BY student")
+        cur = self._conn.execute(f"SELECT {_SUBMISSION_COLUMNS} FROM submissions "
+                                 "ORDER BY student")
         return [_submission_row(cur, row) for row in cur.fetchall()]
 
     def questions(self, student: str) -> list[QuestionRow]:
@@ -202,23 +190,91 @@ class Gradebook:
             d["messages"] = json.loads(d["messages"])
             d["errors"] = json.loads(d["errors"])
             d["executed"] = bool(d["executed"])
+            d["not_attempted"] = bool(d["not_attempted"])
             out.append(QuestionRow(**d))
         return out
+
+    def question_ids(self) -> list[str]:
+        """Every question id recorded, in the rubric's order."""
+        rows = self._conn.execute("SELECT question_id FROM questions GROUP BY question_id "
+                                  "ORDER BY MIN(position), question_id").fetchall()
+        return [r[0] for r in rows]
+
+    def stored_result(self, student: str) -> dict[str, Any] | None:
+        """The full result recorded for `student` (JSON, grader/resultio.py), or None."""
+        row = self._conn.execute("SELECT result FROM submissions WHERE student = ?",
+                                 (student,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def manual_grades(self) -> list[ManualGrade]:
+        rows = self._conn.execute("SELECT student, question_id, points, comment, grader, at, "
+                                  "max_points FROM manual_grades ORDER BY id").fetchall()
+        return [ManualGrade(*r) for r in rows]
+
+    def overrides(self) -> list[Override]:
+        rows = self._conn.execute("SELECT student, question_id, points, reason, grader, at, "
+                                  "removed FROM overrides ORDER BY id").fetchall()
+        return [Override(*r[:6], removed=bool(r[6])) for r in rows]
+
+    def add_manual_grade(self, grade: ManualGrade) -> None:
+        self._conn.execute("INSERT INTO manual_grades (student, question_id, points, max_points, "
+                           "comment, grader, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (grade.student, grade.question, grade.points, grade.max_points,
+                            grade.comment, grade.grader, grade.at))
+
+    def add_manual_grades(self, grades: list[ManualGrade]) -> None:
+        """All of `grades` in one transaction, or none."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for g in grades:
+                self.add_manual_grade(g)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def add_override(self, override: Override) -> None:
+        self._conn.execute("INSERT INTO overrides (student, question_id, points, reason, grader, "
+                           "at, removed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (override.student, override.question, override.points,
+                            override.reason, override.grader, override.at,
+                            int(override.removed)))
+
+    def ledger(self, student: str, grades: list[ManualGrade] | None = None,
+               overrides: list[Override] | None = None) -> Ledger:
+        """The student's points with the people's grades (grader/ledger.py), from the rows."""
+        autos = [AutoQuestion(q.question_id, q.title, q.status, q.points, q.max_points,
+                              q.manual_points, q.not_attempted) for q in self.questions(student)]
+        return build_ledger(student, autos,
+                            self.manual_grades() if grades is None else grades,
+                            self.overrides() if overrides is None else overrides)
+
+    def update_totals(self, student: str, score: float | None, max_score: float,
+                      pending_manual: float) -> None:
+        """The ledger's totals (people's grades included) on the student's row."""
+        self._conn.execute("UPDATE submissions SET score = ?, max_score = ?, pending_manual = ? "
+                           "WHERE student = ?", (score, max_score, pending_manual, student))
 
     # -- writing -------------------------------------------------------------------------------
     def record_result(self, result: GradeResult, notebook_sha256: str,
                       provenance: Provenance) -> SubmissionRow:
-        """Write one graded (or failed-to-grade) submission and its questions, atomically."""
+        """Write one graded (or failed-to-grade) submission and its questions, atomically; its
+        totals are the ledger's, with the people's grades already recorded for the student."""
+        ledger = build_ledger(result.student, [
+            AutoQuestion(q.id, q.title, q.status, q.points, q.max_points, q.manual_points,
+                         q.not_attempted) for q in result.questions],
+            self.manual_grades(), self.overrides())
         sub = SubmissionRow(
             student=result.student, assignment=result.assignment, notebook=result.notebook,
             notebook_sha256=notebook_sha256, rubric_sha256=provenance.rubric_sha256,
             settings_sha256=provenance.settings_sha256,
             grader_version=provenance.grader_version, environment=result.environment,
-            score=result.score, max_score=result.max_score,
-            pending_manual=result.pending_manual,
+            score=ledger.score, max_score=ledger.max_score,
+            pending_manual=ledger.pending_manual,
             status="failed" if result.fatal else "graded", reason=result_reason(result),
             grader_error=False, seconds=result.seconds, graded_at=now_iso(),
             executed_at=provenance.executed_at, worker=provenance.worker,
+            auto_score=result.score,
         )
         questions = [
             QuestionRow(
@@ -227,17 +283,21 @@ class Gradebook:
                 manual_points=q.manual_points,
                 messages=[{"name": c.name, "passed": c.passed, "message": c.message,
                            "points": c.points, "max_points": c.max_points,
-                           "grader_problem": c.grader_problem} for c in q.checks],
-                errors=[{"cell_index": e.cell_index, "ename": e.ename, "evalue": e.evalue[:500]}
+                           "grader_problem": c.grader_problem,
+                           "student_message": c.student_message, "visibility": c.visibility,
+                           "hint": c.hint} for c in q.checks],
+                errors=[{"cell_index": e.cell_index, "ename": e.ename, "evalue": e.evalue[:500],
+                         "expected": e.expected[:300]}
                         for e in (q.section.errors if q.section else [])],
                 seconds=q.section.seconds if q.section else 0.0,
                 executed=bool(q.section and q.section.executed),
                 not_run_reason=q.section.not_run_reason if q.section else "",
                 plan_sha256=provenance.plan_sha256.get(q.id, ""),
+                not_attempted=q.not_attempted,
             )
             for i, q in enumerate(result.questions)
         ]
-        self._write(sub, questions)
+        self._write(sub, questions, json.dumps(result_to_dict(result)))
         return sub
 
     def record_grader_failure(self, student: str, assignment: str, notebook: str,
@@ -256,9 +316,9 @@ class Gradebook:
         self._write(sub, [])
         return sub
 
-    def _write(self, sub: SubmissionRow, questions: list[QuestionRow]) -> None:
+    def _write(self, sub: SubmissionRow, questions: list[QuestionRow], result: str = "") -> None:
         values = dict(sub.__dict__, environment=json.dumps(sub.environment, sort_keys=True),
-                      grader_error=int(sub.grader_error))
+                      grader_error=int(sub.grader_error), result=result)
         columns = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
         self._conn.execute("BEGIN IMMEDIATE")
@@ -268,7 +328,8 @@ class Gradebook:
                                values)
             for q in questions:
                 qv = dict(q.__dict__, messages=json.dumps(q.messages),
-                          errors=json.dumps(q.errors), executed=int(q.executed))
+                          errors=json.dumps(q.errors), executed=int(q.executed),
+                          not_attempted=int(q.not_attempted))
                 self._conn.execute(
                     f"INSERT INTO questions ({', '.join(qv)}) VALUES "
                     f"({', '.join(f':{k}' for k in qv)})", qv)
@@ -283,5 +344,8 @@ def _submission_row(cur: sqlite3.Cursor, row: tuple) -> SubmissionRow:
     d["environment"] = json.loads(d["environment"] or "{}")
     d["grader_error"] = bool(d["grader_error"])
     return SubmissionRow(**d)
+
+
+_SUBMISSION_COLUMNS = ", ".join(f.name for f in fields(SubmissionRow))
 
 

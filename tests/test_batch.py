@@ -112,7 +112,8 @@ def questions(out: Path) -> list[dict]:
         return [dict(r) for r in conn.execute("SELECT * FROM questions ORDER BY student")]
 
 
-VARYING = {"graded_at", "executed_at", "seconds", "worker", "environment"}
+VARYING = {"graded_at", "executed_at", "seconds", "worker", "environment",
+           "result"}  # the stored result: its own times and environment
 
 
 def grades(out: Path) -> tuple[dict, list]:
@@ -258,7 +259,7 @@ def test_rescore_after_points_change_scores_anew_without_running_a_kernel(
         raise AssertionError("--rescore tried to execute a notebook")
 
     # In this process, so that every way to run a notebook can be closed off.
-    for name in ("run.run_local", "run.run_dask", "run.run_inline", "task.execute_notebook",
+    for name in ("run.run_local", "run.run_dask", "run.grade_task", "task.execute_notebook",
                  "runners.grade_task"):
         monkeypatch.setattr(f"grader.batch.{name}", no_execution)
     monkeypatch.setattr("grader.sandbox.kernel.KernelSession.start", no_execution)
@@ -316,13 +317,17 @@ def test_gradescope_results_json_per_student(klass: Klass) -> None:
     for student, row in submissions(klass.base_out).items():
         path = klass.base_out / "gradescope" / student / "results.json"
         results = json.loads(path.read_text())
-        assert set(results) == {"score", "tests", "execution_time", "output"}
+        assert set(results) == {"score", "tests", "execution_time", "output", "visibility",
+                                "stdout_visibility"}
         assert results["score"] == row["score"]
         assert isinstance(results["execution_time"], int)
         assert len(results["tests"]) == 1
         test = results["tests"][0]
-        assert set(test) == {"name", "score", "max_score", "output", "visibility"}
+        assert set(test) == {"name", "number", "score", "max_score", "status", "output",
+                             "visibility"}
         assert test["name"].startswith("1.1 ") and test["visibility"] == "visible"
+        assert test["number"] == "1.1"
+        assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
         assert test["max_score"] == 10 and test["score"] == row["score"]
     bob = json.loads((klass.base_out / "gradescope/bob/results.json").read_text())
     assert "✗ y equals the seeded targets (0/2)" in bob["tests"][0]["output"]
@@ -362,3 +367,22 @@ def test_missing_folder_and_roster_without_student_column_exit_2(klass: Klass,
     roster.write_text("name\nalice\n")
     run = klass.grade([klass.notebooks], tmp_path / "out", "--roster", roster)
     assert run.returncode == 2 and "'student' column" in run.stderr
+
+
+def test_class_dashboard_links_every_graded_student_and_lists_failures(klass: Klass) -> None:
+    from grader.report import safe_name
+
+    html = (klass.base_out / "index.html").read_text()
+    for student, row in submissions(klass.base_out).items():
+        report = klass.base_out / f"{safe_name(student)}.html"
+        if report.exists():
+            assert f'href="{safe_name(student)}.html"' in html
+        if row["status"] == "failed":
+            assert "Failed to grade" in html and row["reason"][:30].split("<")[0] in html
+
+
+def test_quiet_run_prints_only_the_counts(klass: Klass, tmp_path: Path) -> None:
+    out = klass.copy_out(tmp_path / "out")
+    run = klass.grade([klass.notebooks], out, "--quiet")
+    assert run.stderr == ""
+    assert run.stdout.startswith("5 submissions: 0 graded") and "skipped" in run.stdout

@@ -155,7 +155,8 @@ def test_grader_problem_shows_in_the_gradebook_csv_gradescope_and_html(
     with Gradebook(tmp_path / "out") as gradebook:
         row = gradebook.record_result(with_problem, "sha", Provenance("r", "s", "v"))
         _, rows = grades_table(gradebook, ["1", "2"])
-        gradescope = gradescope_results(row, gradebook.questions("alice"))
+        gradescope = gradescope_results(row, gradebook.questions("alice"),
+                                        gradebook.ledger("alice"))
     assert row.reason == "not counted (the grader's problem, not the notebook's): question 1"
     assert (rows[0]["1"], rows[0]["2"], rows[0]["total"], rows[0]["max"]) == ("", "3", "3", "3")
     first = gradescope["tests"][0]

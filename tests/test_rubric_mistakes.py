@@ -74,7 +74,7 @@ def test_misspelled_parameter_gets_the_closest_name_and_the_allowed_ones(rubric:
     text = edited(RIDGE_TEXT, "key: Z}]\n", "key: Z}]\n        atoll: 0\n")
     assert (f"{rubric}:42:9: question 1, check 3 'standardised training matrix' (value_matches): "
             "unknown parameter 'atoll' (did you mean 'atol'?); value_matches takes: type, points, "
-            "name, requires, artifact, expected, atol, rtol") in refusal(rubric, text)
+            "name, requires, visibility, hint, artifact, expected, atol, rtol") in refusal(rubric, text)
 
 
 def test_misspelled_parameter_inside_expected_is_refused_at_its_column(rubric: Path) -> None:

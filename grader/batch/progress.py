@@ -1,29 +1,22 @@
-"""What the person running `grade` sees: live progress on stderr, then a summary on stdout.
+"""What the person running `grade` sees at the end: a summary on stdout (live progress: live.py).
 
-`Display` shows done/total, who is running, elapsed time and an ETA while a batch runs, and a line
-per finished student. `print_summary` prints the class table and counts; `print_student` the
-per-question table of one student, read back from the gradebook (so a skipped, unchanged notebook
-shows the same table as a freshly graded one).
+`print_summary` prints the class table and counts; `print_student` the per-question table of one
+student, read back from the gradebook (so a skipped, unchanged notebook shows the same table as a
+freshly graded one); `print_quiet` (`--quiet`) only the counts and what went wrong. Tables fit the
+console's width: long cells are cut with an ellipsis, one row per line. Student names and messages
+are printed as text, never as rich markup.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
+from rich.text import Text
 
+from grader.ledger import AutoQuestion, Ledger, build_ledger
 from grader.options import GradeOptions
 from grader.report import safe_name
 from grader.store import Gradebook, QuestionRow, SubmissionRow
@@ -91,76 +84,67 @@ class BatchSummary:
         return text + f". {self.wall_seconds:.1f} s."
 
 
-class Display:
-    """Live progress on stderr (done/total, who is running, elapsed, ETA); one line per result."""
+def _table(console: Console, title: str, columns: list[tuple[str, str, bool]],
+           rows: list[list[Text]]) -> Table:
+    """A table that fits the console, one line per row: fixed columns (False) keep their width,
+    the flexible ones (True) share the rest and end in an ellipsis when cut."""
+    need = [max([len(name), *(row[i].cell_len for row in rows)])
+            for i, (name, _, _) in enumerate(columns)]
+    room = console.width - 3 * len(columns) - 1 - sum(
+        n for n, (_, _, flexible) in zip(need, columns, strict=True) if not flexible)
+    flexible = [i for i, column in enumerate(columns) if column[2]]
+    widths = dict(enumerate(need))
+    for i in sorted(flexible, key=lambda i: need[i]):  # the narrow ones first, the rest after
+        widths[i] = max(min(need[i], room // len(flexible)), 4)
+        room -= widths[i]
+        flexible.remove(i)
+    table = Table(title=Text(title), title_justify="left")
+    for i, (name, justify, _) in enumerate(columns):
+        table.add_column(name, justify=justify, no_wrap=True,  # type: ignore[arg-type]
+                         overflow="ellipsis", width=widths[i])
+    for row in rows:
+        table.add_row(*row)
+    return table
 
-    def __init__(self, total: int, console: Console) -> None:
-        self.console = console
-        self.total = total
-        self.done = 0
-        self.running: list[str] = []
-        self.progress: Progress | None = None
-        if console.is_terminal and total:
-            self.progress = Progress(
-                SpinnerColumn(), TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                TextColumn("{task.fields[current]}"), console=console, transient=True)
-            self.task = self.progress.add_task("grading", total=total, current="")
 
-    def __enter__(self) -> Self:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def _refresh(self) -> None:
-        if self.progress is not None:
-            shown = ", ".join(self.running[:4]) + (f" +{len(self.running) - 4}"
-                                                   if len(self.running) > 4 else "")
-            self.progress.update(self.task, completed=self.done, current=shown)
-
-    def started(self, student: str) -> None:
-        self.running.append(student)
-        self._refresh()
-
-    def finished(self, line: StudentLine) -> None:
-        if line.student in self.running:
-            self.running.remove(line.student)
-        self.done += 1
-        score = "" if line.score is None else f" {line.score:.4g}/{line.max_score:g}"
-        colour = "green" if line.status == "graded" else "red"
-        note = f": {line.note[:120]}" if line.note else ""
-        self.console.print(f"[{self.done}/{self.total}] {line.student}: [{colour}]{line.status}"
-                           f"[/]{score} ({line.how}, {line.seconds:.1f} s){note}",
-                           highlight=False, soft_wrap=True)
-        self._refresh()
+def _say(console: Console, text: str | Text) -> None:
+    """A plain line, wrapped at the console's width, never read as markup."""
+    console.print(text if isinstance(text, Text) else Text(text), highlight=False)
 
 
 def print_summary(summary: BatchSummary, console: Console, limit: int = 60) -> None:
     """The final table (failures first) and the headline counts."""
     order = {"failed": 0, "missing": 1, "graded": 2}
     lines = sorted(summary.lines, key=lambda x: (order.get(x.status, 3), x.student))
-    table = Table(title=f"{summary.assignment}: {summary.out_dir}", title_justify="left")
-    for column, justify in (("student", "left"), ("status", "left"), ("score", "right"),
-                            ("how", "left"), ("seconds", "right"), ("note", "left")):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     colours = {"graded": "green", "failed": "bold red", "missing": "yellow"}
-    for x in lines[:limit]:
-        score = "" if x.score is None else f"{x.score:.4g}/{x.max_score:g}"
-        table.add_row(x.student, f"[{colours.get(x.status, '')}]{x.status}[/]", score, x.how,
-                      f"{x.seconds:.1f}" if x.how else "", x.note[:100])
+    rows = [[Text(x.student), Text(x.status, colours.get(x.status, "")),
+             Text("" if x.score is None else f"{x.score:.4g}/{x.max_score:g}"), Text(x.how),
+             Text(f"{x.seconds:.1f}" if x.how else ""), Text(" ".join(x.note.split()))]
+            for x in lines[:limit]]
+    table = _table(console, f"{summary.assignment}: {summary.out_dir}",
+                   [("student", "left", True), ("status", "left", False),
+                    ("score", "right", False), ("how", "left", False),
+                    ("s", "right", False), ("note", "left", True)], rows)
     console.print(table)
     if len(lines) > limit:
-        console.print(f"... and {len(lines) - limit} more: see {summary.out_dir / 'grades.csv'}",
-                      soft_wrap=True)
-    console.print(summary.headline(), highlight=False, soft_wrap=True)
+        _say(console, f"... and {len(lines) - limit} more: see {summary.out_dir / 'grades.csv'}")
+    _say(console, summary.headline())
     print_grader_problems(summary, console)
     if summary.not_on_roster:
-        console.print("Not on the roster: " + ", ".join(summary.not_on_roster), highlight=False,
-                      soft_wrap=True)
+        _say(console, "Not on the roster: " + ", ".join(summary.not_on_roster))
+
+
+def print_quiet(summary: BatchSummary, console: Console) -> None:
+    """`--quiet`: the headline, then only what went wrong (failed notebooks, grader problems)."""
+    if len(summary.lines) == 1 and summary.lines[0].score is not None:
+        x = summary.lines[0]
+        _say(console, f"{x.student}: {x.score:.4g}/{x.max_score:g}")
+    else:
+        _say(console, summary.headline())
+    for x in summary.lines:
+        if x.status == "failed":
+            _say(console, f"{x.student}: failed to grade: {x.note}")
+    print_grader_problems(summary, console)
 
 
 def print_grader_problems(summary: BatchSummary, console: Console) -> None:
@@ -168,65 +152,83 @@ def print_grader_problems(summary: BatchSummary, console: Console) -> None:
     problems = summary.grader_problems()
     if not problems:
         return
-    console.print(f"[bold red]Grader problems[/] (not the students'; these questions are left out "
-                  f"of the scores and maxima until fixed; exit status {EXIT_GRADER_PROBLEM}):",
-                  highlight=False, soft_wrap=True)
+    _say(console, Text.assemble(("Grader problems", "bold red"), (
+        " (not the students'; these questions are left out of the scores and maxima until "
+        f"fixed; exit status {EXIT_GRADER_PROBLEM}):")))
     for qid, (why, students) in problems.items():
         who = ", ".join(students[:5]) + (f" and {len(students) - 5} more" if len(students) > 5
                                          else "")
-        console.print(f"  question {qid} ({who}): {why}", highlight=False, soft_wrap=True,
-                      markup=False)
+        _say(console, f"  question {qid} ({who}): {why}")
     # a check the grader could not prepare failed while the notebook ran: only running it again
     # redoes it; one that failed while scoring is redone by a re-score from the cached execution
-    console.print("  Fix the rubric or the reference and check it with `grade validate`, then "
+    _say(console, "  Fix the rubric or the reference and check it with `grade validate`, then "
                   "grade again (everyone: the reference changed), or re-score with `--rescore` "
-                  "when the check failed while scoring.", highlight=False, soft_wrap=True,
-                  markup=False)
+                  "when the check failed while scoring.")
 
 
 QUESTION_COLOURS = {"pass": "green", "partial": "yellow", "fail": "red", "error": "bold red",
-                    "manual": "cyan", "grader_error": "magenta"}
+                    "manual_pending": "cyan", "manual": "cyan", "override": "blue",
+                    "not_attempted": "dim", "grader_error": "magenta"}
 
 
 def print_student(sub: SubmissionRow, questions: list[QuestionRow], how: str,
-                  console: Console) -> None:
-    """One student's questions: status, points and the first problem of each."""
-    score = "" if sub.score is None else f"{sub.score:.1f} / {sub.max_score:g}"
-    table = Table(title=f"{sub.assignment} — {sub.student}: {score}", title_justify="left")
-    for column, justify in (("question", "left"), ("status", "left"), ("points", "right"),
-                            ("first problem", "left")):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for q in questions:
+                  console: Console, ledger: Ledger | None = None) -> None:
+    """One student's questions: status, points (the ledger's) and the first problem of each."""
+    by_id = {q.question_id: q for q in questions}
+    ledger = ledger or build_ledger(sub.student, [
+        AutoQuestion(q.question_id, q.title, q.status, q.points, q.max_points, q.manual_points,
+                     q.not_attempted) for q in questions])
+    score = "" if sub.score is None else f"{ledger.score:.1f} / {ledger.max_score:g}"
+    rows = []
+    for g in ledger.questions:
+        q = by_id[g.id]
         problem = next((m["message"] for m in q.messages
                         if not m["passed"] and m["max_points"]), "") or q.not_run_reason
-        table.add_row(q.question_id, f"[{QUESTION_COLOURS.get(q.status, '')}]{q.status}[/]",
-                      f"{q.points:.4g}/{q.max_points:g}", problem[:160])
+        pending = f" ({g.manual_pending:g} pending)" if g.manual_pending else ""
+        rows.append([Text(g.id), Text(g.status, QUESTION_COLOURS.get(g.status, "")),
+                     Text(f"{g.points:.4g}/{g.max_points:g}{pending}"),
+                     Text(" ".join(problem.split()))])
+    table = _table(console, f"{sub.assignment} — {sub.student}: {score}",
+                   [("question", "left", False), ("status", "left", False),
+                    ("points", "right", False), ("first problem", "left", True)], rows)
     console.print(table)
     if sub.status == "failed":
-        console.print(f"[bold red]could not grade:[/] {sub.reason}", highlight=False)
-    if sub.pending_manual:
-        console.print(f"{sub.pending_manual:g} points await manual review.", highlight=False)
+        _say(console, Text.assemble(("could not grade:", "bold red"), f" {sub.reason}"))
+    if ledger.pending_manual:
+        _say(console, f"{ledger.pending_manual:g} points await manual review.")
+    if ledger.manual_awarded:
+        _say(console, f"{ledger.manual_awarded:g} points awarded by a reviewer.")
+    for g in ledger.questions:
+        for note in g.notes:
+            _say(console, f"{g.id}: {note}")
+    if ledger.overridden:
+        _say(console, f"Overridden by a person: question {', '.join(ledger.overridden)}.")
     if how == "skipped":
-        console.print(f"Unchanged since it was graded ({sub.graded_at}); --force grades it "
-                      "again.", highlight=False)
+        _say(console, f"Unchanged since it was graded ({sub.graded_at}); --force grades it again.")
 
 
 def print_run(summary: BatchSummary, options: GradeOptions, console: Console | None = None
               ) -> None:
-    """The end of a run: one notebook's question table, or the class table."""
+    """The end of a run: one notebook's question table, or the class table (`--quiet`: the
+    counts and what went wrong)."""
     from grader.batch.discover import is_single_notebook
 
     console = console or Console()
+    if options.quiet:
+        print_quiet(summary, console)
+        return
     if is_single_notebook(options.paths) and len(summary.lines) == 1:
         line = summary.lines[0]
         with Gradebook(summary.out_dir) as gradebook:
             sub = gradebook.submission(line.student)
             if sub is not None:
-                print_student(sub, gradebook.questions(line.student), line.how, console)
+                print_student(sub, gradebook.questions(line.student), line.how, console,
+                              gradebook.ledger(line.student))
                 stem = safe_name(line.student)
-                console.print(f"report: {summary.out_dir / (stem + '.html')}   result: "
-                              f"{summary.out_dir / (stem + '.json')}", highlight=False,
-                              soft_wrap=True)
+                _say(console, f"report: {summary.out_dir / (stem + '.html')}")
+                _say(console, f"result: {summary.out_dir / (stem + '.json')}")
+                _say(console, f"class dashboard: {summary.out_dir / 'index.html'}")
                 print_grader_problems(summary, console)
                 return
     print_summary(summary, console)
+    _say(console, f"class dashboard: {summary.out_dir / 'index.html'}")

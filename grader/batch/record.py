@@ -16,8 +16,8 @@ from grader.batch.progress import StudentLine
 from grader.batch.task import Job, Outcome
 from grader.cache import CacheHeader, ExecutionCache
 from grader.exports import write_gradescope
+from grader.outputs import write_student_outputs
 from grader.pipeline import GradeConfig, score_execution
-from grader.report import write_reports
 from grader.results import GradeResult
 from grader.store import Gradebook, Provenance, now_iso
 
@@ -71,10 +71,12 @@ class Recorder:
                     self.provenance(header.worker, header.executed_at), "rescored")
 
     def _store(self, result: GradeResult, sha: str, provenance: Provenance, how: str) -> None:
-        write_reports(result, self.out_dir)
         row = self.gradebook.record_result(result, sha, provenance)
-        write_gradescope(self.gradebook, self.out_dir, result.student)
-        self.on_line(StudentLine(result.student, row.status, how, row.score, row.max_score,
+        # reports, totals and Gradescope from the ledger: the people's grades stand across regrades
+        ledger = write_student_outputs(self.gradebook, self.out_dir, result.student)
+        score = ledger.score if ledger is not None and row.score is not None else row.score
+        max_score = ledger.max_score if ledger is not None else row.max_score
+        self.on_line(StudentLine(result.student, row.status, how, score, max_score,
                                  row.seconds, row.reason, result.grader_problems))
 
     def _foreign_worker(self, result: GradeResult) -> str:

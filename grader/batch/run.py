@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from grader.assignment import AssignmentError, detect_rubric, read_rubric_text
 from grader.batch.discover import BatchInputError, Submission, discover, read_roster
@@ -32,14 +33,16 @@ from grader.batch.lifetime import (
     out_write_errors,
     remove_stale_temp,
 )
+from grader.batch.live import Display
 from grader.batch.plan import execution_key, plan_batch, reference_source_sha256, settings_sha256
-from grader.batch.progress import BatchSummary, Display, StudentLine
+from grader.batch.progress import BatchSummary, StudentLine
 from grader.batch.record import Recorder
-from grader.batch.runners import default_workers, run_dask, run_inline, run_local
-from grader.batch.task import WorkerSettings, worker_config
+from grader.batch.runners import default_workers, run_dask, run_local
+from grader.batch.task import WorkerSettings, grade_task, make_job, worker_config
 from grader.cache import ExecutionCache
 from grader.exports import write_grades_csv
 from grader.options import GradeOptions
+from grader.report.dashboard import write_dashboard
 from grader.results import GRADER_ERROR, GRADER_PROBLEM
 from grader.store import Gradebook, GradebookError
 
@@ -59,7 +62,7 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
         config = worker_config(settings)
     except AssignmentError as exc:
         raise BatchInputError(str(exc)) from None
-    if detection is not None:
+    if detection is not None and not options.quiet:
         for note in detection.skipped:
             console.print(note, highlight=False, soft_wrap=True, markup=False)
         console.print(f"Rubric {rubric_path} chosen from the headings: {detection.reason}",
@@ -96,15 +99,17 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
             to_rescore = [p.submission for p in planned if p.action == "rescore"]
             to_execute = [p.submission for p in planned if p.action == "execute"]
             workers = max(1, min(options.workers or default_workers(), len(to_execute) or 1))
-            console.print(
-                f"Grading {len(submissions)} notebook(s) against {rubric.assignment} "
-                f"({rubric_path}); data: {data.description}\n"
-                f"  {len(to_execute)} to execute" + (f" {_where(options, workers, len(to_execute))}" if to_execute
-                                                     else "")
-                + f", {len(to_rescore)} to re-score from cache, "
-                f"{len(planned) - len(to_execute) - len(to_rescore)} unchanged (skipped); "
-                f"results in {out_dir}", highlight=False, soft_wrap=True)
-            display = Display(len(to_execute) + len(to_rescore), console)
+            if not options.quiet:
+                skipped = len(planned) - len(to_execute) - len(to_rescore)
+                where = f" {_where(options, workers, len(to_execute))}" if to_execute else ""
+                console.print(Text(
+                    f"Grading {len(submissions)} notebook(s) against {rubric.assignment} "
+                    f"({rubric_path}); data: {data.description}\n  {len(to_execute)} to execute"
+                    f"{where}, {len(to_rescore)} to re-score from cache, {skipped} unchanged "
+                    f"(skipped); results in {out_dir}"), highlight=False)
+            display = Display(len(to_execute) + len(to_rescore), console,
+                              workers=1 if len(to_execute) <= 1 else workers,
+                              quiet=options.quiet)
 
             def on_line(line: StudentLine) -> None:
                 summary.lines.append(line)
@@ -120,6 +125,7 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                                  rubric.limits.threads)
             finally:
                 write_grades_csv(gradebook, out_dir, [q.id for q in rubric.questions], roster)
+                write_dashboard(gradebook, out_dir)
             have = {x.student for x in summary.lines} | {s.student for s in gradebook.submissions()}
     if roster is not None:
         summary.lines += [StudentLine(s, "missing", "", None, rubric.max_score, 0.0,
@@ -155,8 +161,10 @@ def _execute(options: GradeOptions, to_execute: list[Submission], settings: Work
     if options.dask:
         run_dask(options.dask, to_execute, settings, workers, _worker_log(cache), on_start,
                  recorder.record_outcome)
-    elif len(to_execute) == 1:
-        run_inline(to_execute, settings, on_start, recorder.record_outcome)
+    elif len(to_execute) == 1:  # in this process (no worker to start), followed cell by cell
+        job = make_job(to_execute[0])
+        on_start(job)
+        recorder.record_outcome(job, grade_task(settings, job, display.cell))
     else:
         run_local(to_execute, settings, workers, _worker_log(cache),
                   threads if not options.confine else None, on_start, recorder.record_outcome)

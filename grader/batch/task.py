@@ -6,12 +6,14 @@ notebook's bytes and the rubric's text, so workers need no access to the class's
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from grader.assignment import load_assignment
 from grader.batch.discover import Submission
 from grader.options import GradeOptions
 from grader.pipeline import Execution, GradeConfig, execute_notebook, score_execution
-from grader.results import GradeResult
+from grader.results import CellProgress, GradeResult
 from grader.sandbox.plumbing import temp_prefix
 
 
@@ -106,11 +108,17 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def grade_task(settings: WorkerSettings, job: Job) -> Outcome:
-    """Execute and score one notebook; never raises (a grader failure is in `Outcome.error`)."""
+def grade_task(settings: WorkerSettings, job: Job,
+               on_progress: Callable[[CellProgress], None] | None = None) -> Outcome:
+    """Execute and score one notebook; never raises (a grader failure is in `Outcome.error`).
+
+    `on_progress` hears of each cell before it runs (only in the process that shows it).
+    """
     start = time.perf_counter()
     try:
         config = worker_config(settings)
+        if on_progress is not None:
+            config = dataclasses.replace(config, on_progress=on_progress)
         if not settings.confine:
             limit_kernel_threads(config.rubric.limits.threads)
         execution = _execute_job(job, config)

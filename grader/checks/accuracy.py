@@ -23,6 +23,7 @@ from grader.checks.calls import StepsSpec, forbidden_verdict, kept_prediction, p
 from grader.checks.fields import artifact_name, reference_function
 from grader.expected import Reference
 from grader.probes import Candidates, ForwardOp, ProbeOp, ValueOp
+from grader.secret import secret
 
 
 class Calibration(Params):
@@ -85,8 +86,9 @@ def required_accuracy(p: Any, ctx: ScoreContext) -> tuple[float, str]:
     runs = (f"over {len(accs)} seeds {', '.join(f'{a:.3f}' for a in accs)} (spread "
             f"{max(accs) - min(accs):.3f}), lowest {min(accs):.3f}" if len(accs) > 1
             else f"{accs[0]:.3f}")
-    return need, (f"needs >= {need:.3f} (calibrated on this data: reference {runs} − "
-                  f"{p.calibrate.margin:g}; the full-MNIST threshold is {p.threshold:.3f})")
+    return need, (f"needs >= {need:.3f}" + secret(
+        f" (calibrated on this data: reference {runs} − {p.calibrate.margin:g}; the full-MNIST "
+        f"threshold is {p.threshold:.3f})"))
 
 
 class HeldOutAccuracy(CheckType):

@@ -10,6 +10,7 @@ from pydantic import Field
 from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreContext, Verdict
 from grader.checks.fields import artifact_name, reference_function
 from grader.probes import ProbeOp, ValueOp
+from grader.secret import secret
 
 
 def value_of(result: OpResult, name: str) -> tuple[Any, str]:
@@ -106,9 +107,10 @@ def compare_arrays(got: np.ndarray, want: np.ndarray, atol: float, rtol: float) 
     scale = atol + rtol * np.abs(want.astype(np.float64))
     worst = float(diff.max())
     if np.all(diff <= scale):
-        return True, f"matches (largest difference {worst:.3g})"
+        return True, f"matches{secret(f' (largest difference {worst:.3g})')}"
     bad = int(np.count_nonzero(diff > scale))
-    return False, f"{bad:,} of {diff.size:,} values differ (largest difference {worst:.3g})"
+    return False, (f"{bad:,} of {diff.size:,} values differ"
+                   f"{secret(f' (largest difference {worst:.3g})')}")
 
 
 def _distance(got: np.ndarray, want: np.ndarray) -> float:
@@ -216,7 +218,7 @@ class ValueMatches(CheckType):
             for label, w in options:
                 w = np.asarray(w)
                 ok, sentence = compare_arrays(got, w, p.atol, p.rtol)
-                shown = f" ({label})" if label else ""
+                shown = secret(f" ({label})") if label else ""
                 if ok:
                     return Verdict.ok(f"'{name}' {shape_text(got.shape)} {sentence}{shown}")
                 misses.append((_distance(got, w), f"{sentence}{shown}"))

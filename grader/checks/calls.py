@@ -16,6 +16,7 @@ from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreCo
 from grader.checks.domains import check_inputs, describe
 from grader.checks.fields import artifact_name, reference_function
 from grader.probes import Arg, CallOp, FileArg, InputArg, LiteralArg, ProbeOp, Step, StudentArg
+from grader.secret import secret
 
 
 def resolve_args(specs: list[Any], ctx: PlanContext, inputs: dict[str, np.ndarray],
@@ -343,4 +344,4 @@ class ClassPredictions(CheckType):
                               f"({ties} of them ties where any tied class is accepted)")
         i = wrong[0]
         return Verdict(0.0, f"{call}: {len(wrong)} of {len(pred)} predictions wrong (point {i}: "
-                            f"predicted {pred[i]}, acceptable {sorted(acceptable[i])})")
+                            f"predicted {pred[i]}{secret(f', acceptable {sorted(acceptable[i])}')})")

@@ -28,6 +28,7 @@ from grader.probes import (
     TupleArg,
     ValueOp,
 )
+from grader.secret import secret
 
 
 class LayerSpec(Params):
@@ -219,7 +220,8 @@ class ModuleOutputs(CheckType):
         if ok:
             return Verdict.ok(f"{p.describe()} outputs {shown} as the reference does ({sentence})")
         ref_shown = ", ".join(f"{v:.3f}" for v in want.ravel()[:5])
-        return Verdict.fail(f"{p.describe()} outputs {shown}; the reference gives {ref_shown} "
+        return Verdict.fail(f"{p.describe()} outputs {shown}"
+                            f"{secret(f'; the reference gives {ref_shown}')} "
                             f"(was the model seeded as the handout says?)")
 
 
@@ -287,16 +289,18 @@ class TrainedModule(CheckType):
         ref_loss = ref.get("final_loss")
         loss_ok = loss is not None and ref_loss is not None and \
             abs(loss - ref_loss) <= p.loss_rtol * abs(ref_loss) + 1e-4
-        loss_text = f"loss {loss:.4f} (reference {ref_loss:.4f})" if loss is not None else ""
+        loss_text = (f"loss {loss:.4f}{secret(f' (reference {ref_loss:.4f})')}"
+                     if loss is not None else "")
+        difference = secret(f" (largest difference {worst:.2g})")
         if weights_ok and (loss_ok or p.loss is None):
-            return Verdict.ok(f"'{name}' is the {p.label}: weights match the reference "
-                              f"(largest difference {worst:.2g}); {loss_text}")
+            return Verdict.ok(f"'{name}' is the {p.label}: weights match the reference"
+                              f"{difference}; {loss_text}")
         if loss_ok:
             return Verdict(0.5, f"'{name}' reaches the reference's {loss_text} but its weights "
-                                f"differ (largest difference {worst:.2g}): half credit")
+                                f"differ{difference}: half credit")
         tried = ", ".join(f"'{s[2]}'" for s in scored)
         return Verdict.fail(f"no {p.label} matches the reference: the closest, '{name}', has "
-                            f"{loss_text} and weights differing by up to {worst:.2g} "
+                            f"{loss_text} and weights that differ{difference} "
                             f"(models tried: {tried})")
 
 

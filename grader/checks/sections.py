@@ -12,6 +12,7 @@ from grader.checks.base import CheckType, OpResult, Params, PlanContext, ScoreCo
 from grader.checks.fields import artifact_name, reference_function
 from grader.checks.modules import module_of
 from grader.probes import ProbeOp, ValueOp
+from grader.secret import secret
 
 
 def first_line(text: str) -> str:
@@ -121,7 +122,8 @@ class PrintedTrace(CheckType):
                    for m in re.finditer(p.pattern, ctx.section.stdout)]
         if not printed:
             return Verdict.fail("the section printed no loss trace (expected lines like "
-                                f"'Epoch {trace[0][0]} had training loss {trace[0][1]:.4f}')")
+                                f"'Epoch {trace[0][0]} had training loss "
+                                f"{secret(f'{trace[0][1]:.4f}')}')")
         # several traces may be printed (3 and 4 filters): look for one run that matches
         runs: list[list[tuple[int, float]]] = [[]]
         for epoch, loss in printed:
@@ -134,15 +136,15 @@ class PrintedTrace(CheckType):
             bad = [(e, v) for e, v in common if abs(v - want[e]) > p.atol]
             if common and not bad and len(common) == len(want):
                 return Verdict.ok(f"the printed trace matches the reference at all {len(common)} "
-                                  f"epochs (epoch {trace[-1][0]}: {trace[-1][1]:.4f})")
+                                  f"epochs{secret(f' (epoch {trace[-1][0]}: {trace[-1][1]:.4f})')}")
             key = (len(common) - len(bad), common, bad)
             if best is None or key[0] > best[0]:
                 best = key
         _, common, bad = best
         if bad:
             e, v = bad[0]
-            return Verdict.fail(f"printed loss {v:.4f} at epoch {e}, the reference prints "
-                                f"{want[e]:.4f}")
+            return Verdict.fail(f"printed loss {v:.4f} at epoch {e} differs from the reference"
+                                f"{secret(f', which prints {want[e]:.4f}')}")
         return Verdict.fail(f"the printed trace covers {len(common)} of the {len(want)} "
                             f"reference epochs")
 
