@@ -20,6 +20,7 @@ from pathlib import Path
 
 from grader.exports import stored_roster, write_grades_csv
 from grader.outputs import stored_result, write_student_outputs
+from grader.report.dashboard import write_dashboard
 from grader.results import ManualGrade, Override
 from grader.store import GRADEBOOK_NAME, Gradebook, QuestionRow, now_iso
 
@@ -173,8 +174,8 @@ def manual_items(out: Path) -> list[ManualItem]:
 
 
 def refresh_outputs(out: Path, students: Iterable[str] | None = None) -> None:
-    """Render reports, the gradebook's totals, Gradescope files (for `students`, default all) and
-    grades.csv again from the stored results and the people's grades; never executes a notebook."""
+    """Render reports, the gradebook's totals, Gradescope files (for `students`, default all),
+    grades.csv and the class dashboard again from the stored results and the people's grades; never executes a notebook."""
     with open_gradebook(out) as gradebook:
         grades, entries = gradebook.manual_grades(), gradebook.overrides()
         names = ([s.student for s in gradebook.submissions()] if students is None
@@ -182,3 +183,4 @@ def refresh_outputs(out: Path, students: Iterable[str] | None = None) -> None:
         for student in names:
             write_student_outputs(gradebook, out, student, grades, entries)
         write_grades_csv(gradebook, out, None, stored_roster(gradebook))
+        write_dashboard(gradebook, out)

@@ -22,8 +22,6 @@ from grader.manual import (
     record_manual,
     record_override,
 )
-from grader.report.dashboard import write_dashboard
-from grader.store import Gradebook
 
 __all__ = ["ManualGrade", "Override", "default_grader", "history", "latest_grades", "save_manual",
            "save_override", "standing_override"]
@@ -31,10 +29,7 @@ __all__ = ["ManualGrade", "Override", "default_grader", "history", "latest_grade
 
 def save_manual(out: Path, student: str, question: str, points: float, comment: str,
                 grader: str) -> ManualGrade:
-    grade = record_manual(out, student, question, points, comment, grader)  # refreshes outputs
-    with Gradebook(out) as gradebook:
-        write_dashboard(gradebook, out)
-    return grade
+    return record_manual(out, student, question, points, comment, grader)  # refreshes outputs
 
 
 def history(out: Path, student: str, question: str) -> list[ManualGrade]:
@@ -54,10 +49,7 @@ def latest_grades(out: Path) -> dict[tuple[str, str], ManualGrade]:
 def save_override(out: Path, student: str, question: str, points: float, reason: str,
                   grader: str) -> Override:
     """Set the whole question's points, with why (ValueError without a reason or out of range)."""
-    entry = record_override(out, student, question, points, reason, grader)  # refreshes outputs
-    with Gradebook(out) as gradebook:
-        write_dashboard(gradebook, out)
-    return entry
+    return record_override(out, student, question, points, reason, grader)  # refreshes outputs
 
 
 def standing_override(out: Path, student: str, question: str) -> Override | None:
