@@ -116,6 +116,11 @@ def grade(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.Compl
     return time.perf_counter() - start, done, sampler
 
 
+def counts_line(stdout: str) -> list[str]:
+    """The run's headline counts ("N graded, M failed to grade, K skipped"), as a list of one."""
+    return [line for line in stdout.splitlines() if " failed to grade, " in line][-1:]
+
+
 def soak(n: int, root: Path, workers: int = 2) -> dict:
     """Grade the class twice; what happened, as plain data."""
     kinds = build_class(root / "class", n)
@@ -138,9 +143,9 @@ def soak(n: int, root: Path, workers: int = 2) -> dict:
     return {
         "notebooks": n, "workers": workers,
         "first_run": {"seconds": round(first_seconds, 1), "exit": first.returncode,
-                      "summary": first.stdout.strip().splitlines()[-1:]},
+                      "summary": counts_line(first.stdout)},
         "second_run": {"seconds": round(second_seconds, 1), "exit": second.returncode,
-                       "summary": second.stdout.strip().splitlines()[-1:]},
+                       "summary": counts_line(second.stdout)},
         "verdicts": {kind: sum(1 for s, k in kinds.items() if k == kind and s not in mismatches)
                      for kind in KINDS},
         "mismatches": mismatches,

@@ -112,6 +112,11 @@ def _say(console: Console, text: str | Text) -> None:
     console.print(text if isinstance(text, Text) else Text(text), highlight=False)
 
 
+def _say_path(console: Console, label: str, path: Path) -> None:
+    """`label: path` on one line, never wrapped: a path broken over two lines cannot be copied."""
+    console.print(Text(f"{label}: {path}"), highlight=False, soft_wrap=True)
+
+
 def print_summary(summary: BatchSummary, console: Console, limit: int = 60) -> None:
     """The final table (failures first) and the headline counts."""
     order = {"failed": 0, "missing": 1, "graded": 2}
@@ -225,10 +230,10 @@ def print_run(summary: BatchSummary, options: GradeOptions, console: Console | N
                 print_student(sub, gradebook.questions(line.student), line.how, console,
                               gradebook.ledger(line.student))
                 stem = safe_name(line.student)
-                _say(console, f"report: {summary.out_dir / (stem + '.html')}")
-                _say(console, f"result: {summary.out_dir / (stem + '.json')}")
-                _say(console, f"class dashboard: {summary.out_dir / 'index.html'}")
+                _say_path(console, "report", summary.out_dir / (stem + ".html"))
+                _say_path(console, "result", summary.out_dir / (stem + ".json"))
+                _say_path(console, "class dashboard", summary.out_dir / "index.html")
                 print_grader_problems(summary, console)
                 return
     print_summary(summary, console)
-    _say(console, f"class dashboard: {summary.out_dir / 'index.html'}")
+    _say_path(console, "class dashboard", summary.out_dir / "index.html")

@@ -7,6 +7,7 @@ it had (retried once); a grader failure in a task is an outcome, never an except
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import multiprocessing
 import os
@@ -126,6 +127,13 @@ def stop_workers() -> None:
         process.terminate()
 
 
+def grade_task_in_own_context(settings: WorkerSettings, job: Job) -> Outcome:
+    """`grade_task` in a fresh `contextvars` context. Dask runs a task in a copy of the context
+    that submitted it, and jupyter_core keeps each thread's event loop in a context variable: two
+    tasks of one worker could otherwise share one loop ("This event loop is already running")."""
+    return contextvars.Context().run(grade_task, settings, job)
+
+
 def _dask_worker_facts(confine: bool) -> dict:
     problem = None
     if confine:
@@ -164,7 +172,8 @@ def run_dask(address: str, submissions: list[Submission], settings: WorkerSettin
             while pending and len(in_flight) < limit:
                 job = make_job(pending.popleft())
                 key = f"grade-{safe_name(job.student)}-{uuid.uuid4().hex[:8]}"
-                future = client.submit(grade_task, settings, job, key=key, pure=False)
+                future = client.submit(grade_task_in_own_context, settings, job, key=key,
+                                       pure=False)
                 in_flight[future.key] = job
                 futures.add(future)
                 on_start(job)
