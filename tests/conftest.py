@@ -36,7 +36,7 @@ Cells = list[tuple[str, str]]
 # The modules that take longest, longest first. Under pytest-xdist (`-n 2 --dist loadfile`, set in
 # pyproject.toml) each module runs on one worker, in collection order: started first, they leave
 # neither worker a long tail. Other modules keep their order after these.
-LONGEST_FIRST = ("test_fidelity.py", "test_soak.py", "test_hostile.py", "test_lifetime.py",
+LONGEST_FIRST = ("test_fidelity_hw2.py", "test_fidelity.py", "test_soak.py", "test_hostile.py", "test_lifetime.py",
                  "test_submissions_grade.py", "test_hw2_grading.py", "test_lab9_grading.py",
                  "test_batch.py", "test_rootless.py", "test_course_folder.py")
 

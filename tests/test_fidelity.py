@@ -3,7 +3,8 @@ correct solution earns every automatic point, every mutant loses points in its q
 
 Each (assignment, profile) is graded once, as a class of notebooks through `run_batch` with 2
 workers (`submissions.fidelity.grade_corpus`, the settings docs/fidelity.md is made with), and
-each case is one test reading that result. Marked `slow` (part of a plain `pytest`, as .ci/run runs
+each case is one test reading that result. Lab 9's cases are here, hw2's in
+test_fidelity_hw2.py: two modules, which pytest-xdist runs side by side. Marked `slow` (part of a plain `pytest`, as .ci/run runs
 it) and `fidelity` (`pytest -m fidelity` runs the corpus alone). Confined unless
 GRADER_TEST_CONFINE=0. The MNIST profile needs ../shared/data/mnist next to the repository.
 """
@@ -19,7 +20,10 @@ from submissions import fidelity
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
 
-CASES = [(a, c.name) for a in ("lab9", "hw2") for c in fidelity.cases(a)]
+
+
+def cases(assignment: str) -> list[str]:
+    return [c.name for c in fidelity.cases(assignment)]
 
 
 @pytest.fixture(scope="session")
@@ -41,15 +45,18 @@ def corpus_verdicts(tmp_path_factory: pytest.TempPathFactory, grade_cache_dir: P
     return verdicts
 
 
-@pytest.mark.parametrize("profile", list(fidelity.PROFILES))
-@pytest.mark.parametrize(("assignment", "case"), CASES)
-def test_case_gets_its_expected_verdict(assignment: str, case: str, profile: str,
-                                        corpus_verdicts) -> None:
-    verdict = corpus_verdicts(assignment, profile)[case]
+def assert_expected_verdict(verdicts, assignment: str, case: str, profile: str) -> None:
+    verdict = verdicts(assignment, profile)[case]
     assert not verdict.fatal, verdict.fatal
     assert set(verdict.lost) == set(verdict.case.lose), (
         f"{assignment}/{case} on {profile}: lost points in {verdict.lost or 'nothing'}, "
         f"expected {list(verdict.case.lose) or 'full marks'}")
+
+
+@pytest.mark.parametrize("profile", list(fidelity.PROFILES))
+@pytest.mark.parametrize("case", cases("lab9"))
+def test_lab9_case_gets_its_expected_verdict(case: str, profile: str, corpus_verdicts) -> None:
+    assert_expected_verdict(corpus_verdicts, "lab9", case, profile)
 
 
 def test_the_corpus_has_8_correct_solutions_and_8_mutants_per_assignment() -> None:
