@@ -56,6 +56,11 @@ class Execution:
     plans: dict[str, list] = field(default_factory=dict)  # question id -> probe ops (signature)
     restarts: int = 0  # kernels started after one died or stopped answering
     skipped_cells: list[int] = field(default_factory=list)  # not run: after a death in a section
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds (results.py)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        """Add to a stage's time (a restarted kernel's start adds to the first one's)."""
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
 
 
 def execute_notebook(path: Path, config: GradeConfig, student: str | None = None) -> Execution:
@@ -79,10 +84,6 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
                     start: float) -> Execution:
     rubric = config.rubric
     sections = locate_sections(loaded.nb, rubric.questions)
-    provision(config.data, workdir, rubric.data.layouts)
-    reference = Reference(rubric.reference, config.data, config.cache_dir,
-                          threads=rubric.limits.threads)
-    session = KernelSession(_session_config(config, workdir))
     records = {s.question_id: _new_record(s, loaded) for s in sections}
     captures: dict[str, QuestionCapture] = {}
     notes: list[str] = []
@@ -90,6 +91,14 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     sources = [c.source if c.cell_type == "code" else "" for c in loaded.nb.cells]
     execution = Execution(student, str(loaded.path), loaded.sha256, records, captures, sources,
                           cell_of_execution, notes, 0.0)
+    execution.add_time("load", time.perf_counter() - start)
+    mark = time.perf_counter()
+    provision(config.data, workdir, rubric.data.layouts)
+    execution.add_time("provision", time.perf_counter() - mark)
+    reference = Reference(rubric.reference, config.data, config.cache_dir,
+                          threads=rubric.limits.threads)
+    reference.warm_up()  # torch, if the reference uses it, imported while the kernel runs
+    session = KernelSession(_session_config(config, workdir))
     try:
         session.start()
     except KernelStartError as exc:
@@ -99,6 +108,8 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     except BaseException:  # interrupted while starting (Ctrl-C, SIGTERM): leave nothing behind
         session.close()
         raise
+    finally:
+        _add_session_times(execution, session)
     timeout = config.notebook_timeout or rubric.execution.notebook_timeout
     loop = _Loop(loaded, config, sections, session, reference, execution,
                  deadline=time.monotonic() + timeout, timeout=timeout)
@@ -107,8 +118,15 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     finally:
         loop.session.close()
     execution.plans = {qid: c.ops for qid, c in captures.items()}
+    for name, seconds in reference.timings.items():
+        execution.add_time(f"reference {name}", seconds)
     execution.seconds = time.perf_counter() - start
     return execution
+
+
+def _add_session_times(execution: Execution, session: KernelSession) -> None:
+    for stage, seconds in session.timings.items():
+        execution.add_time(stage, seconds)
 
 
 
@@ -167,7 +185,8 @@ def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:
 
 def _capture(section: Section, config: GradeConfig, session: KernelSession,
              records: dict[str, SectionRecord], captures: dict[str, QuestionCapture],
-             reference: Reference, stopped: str, section_sources: list[str]) -> None:
+             reference: Reference, stopped: str, section_sources: list[str]) -> float:
+    """Capture one question's artifacts; returns the seconds it took."""
     record = records[section.question_id]
     if stopped:
         record.executed = False
@@ -183,8 +202,10 @@ def _capture(section: Section, config: GradeConfig, session: KernelSession,
     if stopped:
         capture.capture_error = stopped  # why nothing could be inspected, in the check sentences
     record.figure_summaries = capture.figures
-    record.seconds += time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    record.seconds += seconds
     captures[section.question_id] = capture
+    return seconds
 
 
 def _record_cell(run: CellRun, qid: str | None, records: dict[str, SectionRecord],
@@ -291,8 +312,10 @@ class _Loop:
     def _run(self, source: str, position: int, remaining: float) -> CellRun:
         self.executed += 1
         self.execution.cell_of_execution[self.executed] = position
-        return self.session.run_cell(source, position,
-                                     timeout=min(self.session.config.cell_timeout, remaining))
+        run = self.session.run_cell(source, position,
+                                    timeout=min(self.session.config.cell_timeout, remaining))
+        self.execution.add_time(f"cell {position}", run.seconds)
+        return run
 
     def _capture(self, section: Section, position: int) -> None:
         qid = section.question_id
@@ -300,9 +323,10 @@ class _Loop:
         if self.restart_note and qid not in self.lost and not self.stopped:
             record.note = "; ".join(n for n in (record.note, self.restart_note) if n)
         sources = [self.loaded.nb.cells[i].source for i in record.cell_indices]
-        _capture(section, self.config, self.session, self.execution.records,
-                 self.execution.captures, self.reference, self.lost.get(qid) or self.stopped,
-                 sources)
+        seconds = _capture(section, self.config, self.session, self.execution.records,
+                           self.execution.captures, self.reference,
+                           self.lost.get(qid) or self.stopped, sources)
+        self.execution.add_time(f"capture {qid}", seconds)
         if not self.stopped and qid not in self.lost and self.session.dead_reason:
             # a probe hung or killed the kernel: this question's answers are lost, the cells
             # before this point are not to blame, so all of them are replayed
@@ -355,6 +379,8 @@ class _Loop:
             self.session.start()
         except KernelStartError as exc:
             return str(exc)
+        finally:
+            _add_session_times(self.execution, self.session)
         cells = self.loaded.nb.cells
         for position in self._replayable(replay_end):
             remaining = self.deadline - time.monotonic()

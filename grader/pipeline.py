@@ -42,6 +42,7 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
                           threads=config.rubric.limits.threads)
     handout = handout_for(config.rubric.handout, config.rubric.folder, config.rubric.source_path)
     questions = []
+    scoring = time.perf_counter()
     for q in config.rubric.questions:
         record = mark_expected_errors(execution.records[q.id], handout)
         capture = execution.captures.get(q.id) or QuestionCapture(
@@ -49,8 +50,14 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
         ctx = ScoreContext(q.id, reference, config.data, record, execution.sources, {}, {},
                            execution.cell_of_execution)
         questions.append(score_question(q, capture, ctx))
-    return _result(config, path, execution.student, execution.notebook_sha256, questions,
-                   execution.notes, start)
+    result = _result(config, path, execution.student, execution.notebook_sha256, questions,
+                     execution.notes, start)
+    result.timings = dict(getattr(execution, "timings", {}))  # (executions cached before timings)
+    for name, seconds in reference.timings.items():
+        key = f"reference {name}"
+        result.timings[key] = result.timings.get(key, 0.0) + seconds
+    result.timings["score"] = time.perf_counter() - scoring
+    return result
 
 
 def environment(config: GradeConfig) -> dict:

@@ -6,7 +6,9 @@ workers only send their outcomes back.
 
 from __future__ import annotations
 
+import json
 import pickle
+import time
 from collections.abc import Callable
 
 from grader import __version__ as GRADER_VERSION
@@ -17,7 +19,7 @@ from grader.batch.task import Job, Outcome
 from grader.cache import CacheHeader, ExecutionCache
 from grader.exports import write_gradescope
 from grader.pipeline import GradeConfig, score_execution
-from grader.report import write_reports
+from grader.report import atomic_write, write_reports
 from grader.results import GradeResult
 from grader.store import Gradebook, Provenance, now_iso
 
@@ -71,7 +73,11 @@ class Recorder:
                     self.provenance(header.worker, header.executed_at), "rescored")
 
     def _store(self, result: GradeResult, sha: str, provenance: Provenance, how: str) -> None:
-        write_reports(result, self.out_dir)
+        start = time.perf_counter()
+        json_path, _ = write_reports(result, self.out_dir)
+        result.timings["report"] = time.perf_counter() - start
+        # the JSON again, now with the report's own time (a few ms; grader/report/ is untouched)
+        atomic_write(json_path, json.dumps(result.to_json_dict(), indent=2))
         row = self.gradebook.record_result(result, sha, provenance)
         write_gradescope(self.gradebook, self.out_dir, result.student)
         self.on_line(StudentLine(result.student, row.status, how, row.score, row.max_score,

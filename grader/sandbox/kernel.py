@@ -95,6 +95,7 @@ class KernelSession:
         self.output_bytes = 0
         self._probe_seq = 0
         self._last_reply: dict | None = None  # the last cell's execute reply (on_cell_executed)
+        self.timings: dict[str, float] = {}  # "sandbox start", "kernel start", "kernel setup"
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -128,9 +129,13 @@ class KernelSession:
         )
         self.client.on_cell_executed = self._remember_reply
         try:
+            mark = time.perf_counter()
             self.client.start_new_kernel(cwd=str(self.config.workdir), **self._launch_kwargs())
             self.output.started()
-            self.client.start_new_kernel_client()
+            self.timings["sandbox start"] = time.perf_counter() - mark
+            mark = time.perf_counter()
+            self.client.start_new_kernel_client()  # returns once the kernel answers
+            self.timings["kernel start"] = time.perf_counter() - mark
             if self.config.confine:
                 from grader.sandbox.host import seal_runtime_dir
 
@@ -143,7 +148,9 @@ class KernelSession:
             raise KernelStartError(self.dead_reason) from None
         setup = setup_code(self.config.forbidden_calls, self.config.max_output_bytes,
                            self.config.cells_before)
+        mark = time.perf_counter()
         reply = self._run_silent(setup, self.config.startup_timeout)
+        self.timings["kernel setup"] = time.perf_counter() - mark
         if reply is None or reply.get("status") != "ok":
             self.dead_reason = f"the grader's kernel set-up failed: {reply}"
             raise KernelStartError(self.dead_reason)
