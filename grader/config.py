@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,5 +22,22 @@ class GradeConfig:
     keep_workdir: bool = False
     font_cache: Path | None = None  # confine.build_font_cache(...), built once per grader run
     extra_env: dict[str, str] = field(default_factory=dict)
+    kernels_at_once: int = 1  # kernels this machine runs at the same time (batch workers)
+
+    @property
+    def kernel_threads(self) -> int:
+        """Threads for torch/BLAS in each kernel: the rubric's `limits.threads` when it sets
+        one, else the cores shared among the kernels running at once (plain execution of one
+        notebook gets every core, and so does grading it)."""
+        return self.rubric.limits.threads or kernel_threads(self.kernels_at_once)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def kernel_threads(kernels_at_once: int) -> int:
+    return max(1, cores() // max(1, kernels_at_once))
 
 

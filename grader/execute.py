@@ -95,8 +95,7 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     mark = time.perf_counter()
     provision(config.data, workdir, rubric.data.layouts)
     execution.add_time("provision", time.perf_counter() - mark)
-    reference = Reference(rubric.reference, config.data, config.cache_dir,
-                          threads=rubric.limits.threads)
+    reference = Reference(rubric.reference, config.data, config.cache_dir)
     reference.warm_up()  # torch, if the reference uses it, imported while the kernel runs
     session = KernelSession(_session_config(config, workdir))
     try:
@@ -139,7 +138,7 @@ def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
         limits = Limits(
             cpu_seconds=lim.cpu_seconds, memory_bytes=int(lim.memory_gb * 2**30),
             max_processes=lim.max_processes, max_open_files=lim.max_open_files,
-            max_file_bytes=lim.max_file_mb * 2**20, threads=lim.threads,
+            max_file_bytes=lim.max_file_mb * 2**20, threads=config.kernel_threads,
             disk_bytes=lim.disk_mb * 2**20,
             answer_bytes=int(lim.max_capture_mb * 2**20) + 64 * 2**20,
         )
@@ -156,6 +155,7 @@ def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
         limits=limits,
         forbidden_calls=list(config.rubric.forbidden_calls),
         font_cache=font_cache,
+        threads=config.kernel_threads,
     )
 
 

@@ -106,7 +106,9 @@ class Reference:
     def __init__(self, module_name: str, data: DataBundle, cache_dir: Path | None,
                  threads: int = 1) -> None:
         self.module_name = module_name
-        self.threads = threads  # as in the kernels: same results as a student who followed along
+        # one thread whatever the kernels get: results (and the disk cache, which is not keyed
+        # by threads) the same on every machine and batch size
+        self.threads = threads
         self.data = data
         self.cache_dir = cache_dir
         self._module: ModuleType | None = None

@@ -38,8 +38,7 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
     if execution.fatal:
         return _fatal_result(config, path, execution.student, execution.notebook_sha256,
                              execution.fatal, start)
-    reference = Reference(config.rubric.reference, config.data, config.cache_dir,
-                          threads=config.rubric.limits.threads)
+    reference = Reference(config.rubric.reference, config.data, config.cache_dir)
     handout = handout_for(config.rubric.handout, config.rubric.folder, config.rubric.source_path)
     questions = []
     scoring = time.perf_counter()

@@ -97,7 +97,7 @@ def read_yaml(text: str, path: Path) -> tuple[Any, SourceMap]:
     try:
         try:
             node = yaml.compose(text, Loader=_LOADER)
-            data = yaml.load(text, Loader=_LOADER)  # noqa: S506  (a safe loader)
+            data = yaml.load(text, Loader=_LOADER)
         except yaml.YAMLError:  # said as the pure-Python parser says it (line, column, problem)
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             data = yaml.safe_load(text)

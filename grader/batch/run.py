@@ -17,6 +17,7 @@ the grader's own failure for that student and retried on the next run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -96,6 +97,7 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
             to_rescore = [p.submission for p in planned if p.action == "rescore"]
             to_execute = [p.submission for p in planned if p.action == "execute"]
             workers = max(1, min(options.workers or default_workers(), len(to_execute) or 1))
+            settings = dataclasses.replace(settings, kernels_at_once=workers)
             console.print(
                 f"Grading {len(submissions)} notebook(s) against {rubric.assignment} "
                 f"({rubric_path}); data: {data.description}\n"
@@ -117,7 +119,8 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                         recorder.rescore(sub)
                     if to_execute:
                         _execute(options, to_execute, settings, workers, cache, display, recorder,
-                                 rubric.limits.threads)
+                                 dataclasses.replace(config, kernels_at_once=workers
+                                                     ).kernel_threads)
             finally:
                 write_grades_csv(gradebook, out_dir, [q.id for q in rubric.questions], roster)
             have = {x.student for x in summary.lines} | {s.student for s in gradebook.submissions()}

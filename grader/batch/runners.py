@@ -28,6 +28,7 @@ from grader.batch.task import (
     limit_kernel_threads,
     make_job,
 )
+from grader.config import cores
 from grader.report import safe_name
 
 OnStart = Callable[[Job], None]
@@ -36,7 +37,7 @@ MAX_TRIES = 2
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores()
 
 
 def grader_failure(job: Job, reason: str) -> Outcome:

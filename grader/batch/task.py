@@ -6,6 +6,7 @@ notebook's bytes and the rubric's text, so workers need no access to the class's
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -36,6 +37,9 @@ class WorkerSettings:
     notebook_timeout: float | None
     confine: bool
     reference_cache: str | None
+    # kernels running at once (the kernels' threads derive from it, config.kernel_threads); not
+    # compared, so every batch size shares one loaded assignment per process (worker_config)
+    kernels_at_once: int = dataclasses.field(default=1, compare=False)
 
     @classmethod
     def from_options(cls, options: GradeOptions, rubric_path: Path,
@@ -110,9 +114,10 @@ def grade_task(settings: WorkerSettings, job: Job) -> Outcome:
     """Execute and score one notebook; never raises (a grader failure is in `Outcome.error`)."""
     start = time.perf_counter()
     try:
-        config = worker_config(settings)
+        config = dataclasses.replace(worker_config(settings),
+                                     kernels_at_once=settings.kernels_at_once)
         if not settings.confine:
-            limit_kernel_threads(config.rubric.limits.threads)
+            limit_kernel_threads(config.kernel_threads)
         execution = _execute_job(job, config)
         result = score_execution(execution, config)
     except Exception as exc:  # noqa: BLE001  (a grader bug must cost one student, not the class)

@@ -66,6 +66,7 @@ class SessionConfig:
     forbidden_calls: list[str] = field(default_factory=list)
     font_cache: Path | None = None  # matplotlib font list built once (confine.build_font_cache)
     cells_before: int = 0  # cells earlier kernels ran for this notebook: this one counts on
+    threads: int = 1  # torch/BLAS threads of an unconfined kernel (a confined one: its limits)
 
 
 class _NativeKernelSpecs(KernelSpecManager):
@@ -178,7 +179,7 @@ class KernelSession:
         if not self.config.confine:  # the sandbox sets its own environment (confine.sandbox_env)
             from grader.sandbox.confine import THREAD_ENV_VARS
 
-            threads = str(getattr(self.config.limits, "threads", 1) or 1)
+            threads = str(getattr(self.config.limits, "threads", None) or self.config.threads)
             kwargs["env"] = {**os.environ, **{name: threads for name in THREAD_ENV_VARS}}
         return kwargs
 
