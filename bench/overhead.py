@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, grade_cmd, load, plain_nbclient, spread, timed  # noqa: E402
+from common import ROOT, grade_cmd, load, plain_nbclient, spread, timed
 
 
 def grading(notebook: Path, data: Path | None, rubric: Path, cache: Path, out: Path,
