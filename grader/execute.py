@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.capture import QuestionCapture, capture_question
 from grader.cellsource import assigned_names
@@ -29,6 +30,9 @@ from grader.notebook import (
 from grader.results import Figure, SectionRecord
 from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
 from grader.sandbox.plumbing import temp_prefix
+
+if TYPE_CHECKING:
+    from grader.batch.warm import PreparedKernel
 
 
 def student_name(path: Path) -> str:
@@ -63,25 +67,33 @@ class Execution:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds
 
 
-def execute_notebook(path: Path, config: GradeConfig, student: str | None = None) -> Execution:
-    """Run the notebook in the sandbox and capture every question's artifacts."""
+def execute_notebook(path: Path, config: GradeConfig, student: str | None = None,
+                     prepared: PreparedKernel | None = None) -> Execution:
+    """Run the notebook in the sandbox and capture every question's artifacts; in `prepared`'s
+    kernel and folder when given (a kernel started ahead for this notebook alone, batch/warm.py),
+    which this closes."""
     start = time.perf_counter()
     student = student or student_name(path)
     try:
         loaded = load_notebook(path)
     except NotebookError as exc:
+        if prepared is not None:
+            prepared.close()
         return Execution(student, str(path), "", {}, {}, [], {}, [],
                          time.perf_counter() - start, fatal=str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(f"grade-{student[:20]}")))
+    workdir = prepared.workdir if prepared is not None else \
+        Path(tempfile.mkdtemp(prefix=temp_prefix(f"grade-{student[:20]}")))
     try:
-        return _execute_loaded(loaded, config, student, workdir, start)
+        return _execute_loaded(loaded, config, student, workdir, start, prepared)
     finally:
+        if prepared is not None:
+            prepared.session.close()  # (closed already, unless interrupted)
         if not config.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, workdir: Path,
-                    start: float) -> Execution:
+                    start: float, prepared: PreparedKernel | None = None) -> Execution:
     rubric = config.rubric
     sections = locate_sections(loaded.nb, rubric.questions)
     records = {s.question_id: _new_record(s, loaded) for s in sections}
@@ -92,14 +104,20 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     execution = Execution(student, str(loaded.path), loaded.sha256, records, captures, sources,
                           cell_of_execution, notes, 0.0)
     execution.add_time("load", time.perf_counter() - start)
-    mark = time.perf_counter()
-    provision(config.data, workdir, rubric.data.layouts)
-    execution.add_time("provision", time.perf_counter() - mark)
     reference = Reference(rubric.reference, config.data, config.cache_dir)
     reference.warm_up()  # torch, if the reference uses it, imported while the kernel runs
-    session = KernelSession(_session_config(config, workdir))
+    if prepared is not None:
+        for stage, seconds in prepared.timings.items():
+            execution.add_time(f"{stage} (ahead)", seconds)
+        session = prepared.session
+    else:
+        mark = time.perf_counter()
+        provision(config.data, workdir, rubric.data.layouts)
+        execution.add_time("provision", time.perf_counter() - mark)
+        session = KernelSession(session_config(config, workdir))
     try:
-        session.start()
+        if prepared is None:
+            session.start()
     except KernelStartError as exc:
         execution.fatal = str(exc)
         execution.seconds = time.perf_counter() - start
@@ -129,7 +147,7 @@ def _add_session_times(execution: Execution, session: KernelSession) -> None:
 
 
 
-def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
+def session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
     ex, lim = config.rubric.execution, config.rubric.limits
     limits = config.limits
     if limits is None and config.confine:

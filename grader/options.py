@@ -32,6 +32,7 @@ class GradeOptions:
     dask: str | None = None  # a scheduler address, or "local"
     identity: Identity | None = None
     roster: Path | None = None
+    warm: bool = True  # in a batch, start each worker's next kernel ahead (batch/warm.py)
 
     def out_for(self, assignment: str) -> Path:
         return self.out_dir if self.out_dir is not None else Path("grades") / assignment

@@ -97,7 +97,9 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
             to_rescore = [p.submission for p in planned if p.action == "rescore"]
             to_execute = [p.submission for p in planned if p.action == "execute"]
             workers = max(1, min(options.workers or default_workers(), len(to_execute) or 1))
-            settings = dataclasses.replace(settings, kernels_at_once=workers)
+            settings = dataclasses.replace(
+                settings, kernels_at_once=workers,
+                warm=options.warm and len(to_execute) > 1 and not options.dask)
             console.print(
                 f"Grading {len(submissions)} notebook(s) against {rubric.assignment} "
                 f"({rubric_path}); data: {data.description}\n"

@@ -7,6 +7,7 @@ it had (retried once); a grader failure in a task is an outcome, never an except
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -89,7 +90,7 @@ def run_local(submissions: list[Submission], settings: WorkerSettings, workers: 
             while (pending or running) and not lost:
                 while pending and len(running) < workers:
                     sub = pending.popleft()
-                    job = make_job(sub)
+                    job = dataclasses.replace(make_job(sub), warm_next=bool(pending))
                     running[pool.submit(run_in_worker, grade_task, settings, job)] = (sub, job)
                     on_start(job)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -317,6 +317,10 @@ class KernelSession:
                 return problem
         return ""
 
+    def run_silent(self, code: str, timeout: float) -> dict | None:
+        """Run grader code (no history, no output): the reply's content, or None on timeout."""
+        return self._run_silent(code, timeout)
+
     def _run_silent(self, code: str, timeout: float) -> dict | None:
         """Execute grader code without history or output; the reply content, or None on timeout."""
         client = self.client
