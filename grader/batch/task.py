@@ -143,6 +143,10 @@ def grade_task(settings: WorkerSettings, job: Job) -> Outcome:
     except Exception as exc:  # noqa: BLE001  (a grader bug must cost one student, not the class)
         return Outcome(job.student, None, None, f"the grader failed: {type(exc).__name__}: {exc}",
                        worker_name(), time.perf_counter() - start)
+    except BaseException:  # stopped (a signal, the grader gone): the kernel started ahead too
+        if settings.warm:
+            warm_kernels(settings).close()
+        raise
     return Outcome(job.student, result, execution, "", worker_name(),
                    time.perf_counter() - start)
 

@@ -35,8 +35,10 @@ class PreparedKernel:
     timings: dict[str, float] = field(default_factory=dict)  # done ahead, in the background
 
     def close(self) -> None:
-        self.session.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        try:
+            self.session.close()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def warm_imports(config: GradeConfig) -> list[str]:
@@ -71,31 +73,39 @@ def warm_code(modules: list[str]) -> str:
     return f"[__import__('importlib').util.find_spec(m) and __import__(m) for m in {modules!r}]"
 
 
-def prepare_kernel(config: GradeConfig) -> PreparedKernel:
-    """A provisioned folder and a started kernel with the warm imports done (raises
-    KernelStartError)."""
+def new_prepared(config: GradeConfig) -> PreparedKernel:
+    """A fresh provisioned folder and a kernel session not yet started. Its folders are made in the
+    calling thread (the worker's own), so that a stopped worker's clean-up, which removes this
+    process's temp folders, always finds them (batch/lifetime.py)."""
     from grader.execute import session_config
 
-    timings: dict[str, float] = {}
     mark = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix=temp_prefix("grade-warm")))
-    provision(config.data, workdir, config.rubric.data.layouts)
-    timings["provision"] = time.perf_counter() - mark
-    session = KernelSession(session_config(config, workdir))
+    try:
+        provision(config.data, workdir, config.rubric.data.layouts)
+        session = KernelSession(session_config(config, workdir))
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return PreparedKernel(session, workdir, {"provision": time.perf_counter() - mark})
+
+
+def start_prepared(prepared: PreparedKernel, config: GradeConfig) -> PreparedKernel:
+    """Start its kernel and do the warm imports (raises KernelStartError)."""
+    session = prepared.session
     try:
         session.start()
-        timings.update(session.timings)
+        prepared.timings.update(session.timings)
         modules = warm_imports(config)
         if modules:
             mark = time.perf_counter()
             session.run_silent(warm_code(modules), config.rubric.execution.startup_timeout)
-            timings["warm imports"] = time.perf_counter() - mark
+            prepared.timings["warm imports"] = time.perf_counter() - mark
     except BaseException:
-        session.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        prepared.close()
         raise
     session.timings.clear()  # said as the prepared kernel's, not the notebook's
-    return PreparedKernel(session, workdir, timings)
+    return prepared
 
 
 class WarmKernels:
@@ -103,17 +113,19 @@ class WarmKernels:
 
     Kernels are started on one long-lived thread: a sandbox dies with the thread that started it
     (bubblewrap's --die-with-parent is the parent-death signal, which follows the thread), so that
-    thread lives as long as this object, until `close()`.
+    thread lives as long as this object: the process.
     """
 
     def __init__(self) -> None:
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-kernel")
         self._next: Future[PreparedKernel] | None = None
+        self._folders: PreparedKernel | None = None  # what the pending one made, to remove
 
     def prepare(self, config: GradeConfig) -> None:
         """Start preparing a kernel in the background (unless one is being prepared or ready)."""
         if self._next is None:
-            self._next = self._starter.submit(prepare_kernel, config)
+            self._folders = new_prepared(config)
+            self._next = self._starter.submit(start_prepared, self._folders, config)
 
     def take(self, wait: float = 120.0) -> PreparedKernel | None:
         """The prepared kernel, once ready (waiting for it at most `wait` seconds), or None."""
@@ -125,18 +137,19 @@ class WarmKernels:
             return None  # still starting: the notebook starts its own; this one is used later
         except (KernelStartError, OSError):
             prepared = None  # the notebook starts its own kernel, and says why if that fails
-        self._next = None
+        self._next = self._folders = None
         if prepared is not None and not prepared.session.alive:
             prepared.close()
             return None
         return prepared
 
     def close(self) -> None:
-        """Close what is prepared, then the thread (at the end of the process)."""
-        if self._next is not None:
-            try:
-                self._next.result(60).close()
-            except Exception:  # noqa: BLE001, S110  (failed or still starting: nothing to close)
-                pass
-            self._next = None
+        """Close what is prepared (at the end of the process), without waiting for a kernel
+        still starting: it dies with this process; its folders are removed here."""
+        future, folders, self._next, self._folders = self._next, self._folders, None, None
+        if future is not None and future.done() and future.exception() is None:
+            future.result().close()
+        elif folders is not None:
+            shutil.rmtree(folders.workdir, ignore_errors=True)
+            shutil.rmtree(folders.session.runtime_dir, ignore_errors=True)
         self._starter.shutdown(wait=False, cancel_futures=True)
