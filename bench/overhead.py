@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/overhead.py submissions/alice.ipynb [--data ../shared/data/mnist] [--repeat 5]
     .venv/bin/python bench/overhead.py submissions/hw2/erin.ipynb --rubric rubrics/hw2.yaml
+    .venv/bin/python bench/overhead.py submissions/alice.ipynb --checkout ../main   # before
 
 Plain: a fresh Python runs nbclient on the notebook in a folder holding the same provisioned data
 (process start, kernel start, every cell). Grading: the whole `grade` command of this checkout
@@ -24,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, grade_cmd, load, plain_nbclient, spread, timed
+from common import ENV, ROOT, grade_cmd, load, plain_nbclient, spread, timed
 
 
 def grading(notebook: Path, data: Path | None, rubric: Path, cache: Path, out: Path,
@@ -48,7 +49,11 @@ def main() -> None:
     parser.add_argument("--rubric", type=Path, default=ROOT / "rubrics" / "lab9.yaml")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--checkout", type=Path, help="grade with the grader of this checkout "
+                        "(e.g. the main branch's, for a before/after in one session)")
     args = parser.parse_args()
+    if args.checkout:
+        ENV["PYTHONPATH"] = str(args.checkout.resolve())
     rubric = args.rubric.resolve()
     tmp = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
     cache, out = tmp / "cache", tmp / "out"
