@@ -31,7 +31,7 @@ import nbformat
 from nbformat.v4 import new_code_cell
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ENV, grade_cmd, load, plain_nbclient  # noqa: E402
+from common import ENV, grade_cmd, load, plain_nbclient
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ("alice", "bob", "carol", "dan", "handout_lab9")
