@@ -36,7 +36,7 @@ def grading(notebook: Path, data: Path | None, rubric: Path, cache: Path, out: P
         cmd += ["--data", str(data.resolve())]
     if not sandbox:
         cmd.append("--unsafe-no-sandbox")
-    seconds, code = timed(cmd, ROOT)
+    seconds, code = timed(cmd, Path(ENV["PYTHONPATH"]))  # there: `-c` puts the cwd first
     if code not in (0, 3):
         raise SystemExit(f"grade exited {code}: {' '.join(cmd)}")
     return seconds
