@@ -29,7 +29,7 @@ from common import ENV, ROOT, grade_cmd, load, plain_nbclient, spread, timed
 
 
 def grading(notebook: Path, data: Path | None, rubric: Path, cache: Path, out: Path,
-            sandbox: bool) -> float:
+            sandbox: bool) -> float | None:
     cmd = grade_cmd(str(notebook.resolve()), "--rubric", str(rubric), "--out", str(out),
                     "--cache", str(cache), "--force")
     if data:
@@ -38,7 +38,9 @@ def grading(notebook: Path, data: Path | None, rubric: Path, cache: Path, out: P
         cmd.append("--unsafe-no-sandbox")
     seconds, code = timed(cmd, Path(ENV["PYTHONPATH"]))  # there: `-c` puts the cwd first
     if code not in (0, 3):
-        raise SystemExit(f"grade exited {code}: {' '.join(cmd)}")
+        fatal = json.loads((out / f"{notebook.stem}.json").read_text()).get("fatal", "")
+        print(f"  grade exited {code} after {seconds:.1f} s ({fatal}): left out", flush=True)
+        return None
     return seconds
 
 
@@ -62,7 +64,11 @@ def main() -> None:
     plain, graded, loads = [], [], []
     for i in range(args.repeat):
         plain += plain_nbclient([args.notebook], args.data, rubric)
-        graded.append(grading(args.notebook, args.data, rubric, cache, out, not args.no_sandbox))
+        seconds = grading(args.notebook, args.data, rubric, cache, out, not args.no_sandbox)
+        if seconds is None:
+            plain.pop()
+            continue
+        graded.append(seconds)
         loads.append(load())
         print(f"run {i + 1}: plain nbclient {plain[-1]:.2f} s, grade {graded[-1]:.2f} s "
               f"(+{graded[-1] - plain[-1]:.2f} s; load {loads[-1]})", flush=True)
