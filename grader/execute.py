@@ -19,7 +19,7 @@ from grader.cellsource import assigned_names
 from grader.checks.base import PlanContext
 from grader.config import GradeConfig
 from grader.data import provision
-from grader.expected import Reference
+from grader.expected import Reference, ReferenceError_, named_functions
 from grader.notebook import (
     LoadedNotebook,
     NotebookError,
@@ -105,7 +105,7 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
                           cell_of_execution, notes, 0.0)
     execution.add_time("load", time.perf_counter() - start)
     reference = Reference(rubric.reference, config.data, config.cache_dir)
-    reference.warm_up()  # torch, if the reference uses it, imported while the kernel runs
+    reference.warm_up(_reference_functions(config, reference))  # torch, if checks need it
     if prepared is not None:
         for stage, seconds in prepared.timings.items():
             execution.add_time(f"{stage} (ahead)", seconds)
@@ -139,6 +139,16 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
         execution.add_time(f"reference {name}", seconds)
     execution.seconds = time.perf_counter() - start
     return execution
+
+
+def _reference_functions(config: GradeConfig, reference: Reference) -> list[str]:
+    """The reference functions the rubric's checks name ([] when the module does not load)."""
+    try:
+        module = reference.module
+    except ReferenceError_:
+        return []
+    return [name for q in config.rubric.questions for c in q.checks
+            for name in named_functions(c.params, module)]
 
 
 def _add_session_times(execution: Execution, session: KernelSession) -> None:

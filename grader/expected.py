@@ -130,22 +130,22 @@ class Reference:
                     self._module = load_reference_module(self.module_name)
         return self._module
 
-    def warm_up(self) -> None:
-        """Import the reference module, and torch when the module uses it, in a background
-        thread: started while the kernel runs the notebook, so that scoring finds them imported
-        (torch alone takes about 2 s to import). Nothing here imports torch otherwise."""
-        if self._warming is not None or (self._module is not None and "torch" in sys.modules):
+    def warm_up(self, named: list[str]) -> None:
+        """Import the reference module, and torch when one of the functions `named` (those the
+        rubric's checks call) uses it, in a background thread: started while the kernel runs the
+        notebook, so that scoring finds them imported (torch alone takes about 2 s and 450 MB).
+        A rubric whose checks need no torch never imports it here."""
+        if self._warming is not None:
             return
-        self._warming = threading.Thread(target=self._import_quietly, name="reference-warm-up",
-                                         daemon=True)
+        self._warming = threading.Thread(target=self._import_quietly, args=(named,),
+                                         name="reference-warm-up", daemon=True)
         self._warming.start()
 
-    def _import_quietly(self) -> None:
+    def _import_quietly(self, named: list[str]) -> None:
         try:
-            if "import torch" in reference_file(self.module_name).read_text(encoding="utf-8"):
+            if uses_torch(self.module, named):
                 self._limit_threads()
                 import torch  # noqa: F401
-            self.module  # noqa: B018
         except Exception:  # noqa: BLE001, S110  (the call that needs it says what went wrong)
             pass
 
@@ -235,3 +235,40 @@ def takes_data(fn: Any) -> bool:
         return "data" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+
+
+def uses_torch(module: ModuleType, names: list[str]) -> bool:
+    """Whether any of the module's functions `names`, or a function of the module they call,
+    imports or names torch in its code (docstrings and comments aside)."""
+    seen: set[str] = set()
+    todo = [n for n in names if inspect.isfunction(getattr(module, n, None))]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        referenced = _names_in(getattr(module, name).__code__)
+        if "torch" in referenced:
+            return True
+        todo += [n for n in referenced if inspect.isfunction(getattr(module, n, None))]
+    return False
+
+
+def _names_in(code: Any) -> set[str]:
+    """The global and imported names a code object (with its nested ones) uses."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _names_in(const)
+    return names
+
+
+def named_functions(value: Any, module: ModuleType) -> list[str]:
+    """The strings in a rubric's check parameters (nested) that name functions of `module`."""
+    if isinstance(value, str):
+        return [value] if inspect.isfunction(getattr(module, value, None)) else []
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in named_functions(v, module)]
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in named_functions(v, module)]
+    return []
