@@ -84,6 +84,7 @@ def new_prepared(config: GradeConfig) -> PreparedKernel:
     try:
         provision(config.data, workdir, config.rubric.data.layouts)
         session = KernelSession(session_config(config, workdir))
+        session.reply_poll_seconds = 1  # started on the warm-kernel thread (kernel.py)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -105,6 +106,8 @@ def start_prepared(prepared: PreparedKernel, config: GradeConfig) -> PreparedKer
         prepared.close()
         raise
     session.timings.clear()  # said as the prepared kernel's, not the notebook's
+    if session.client is not None:
+        session.client.shell_timeout_interval = 5  # nbclient's default, for the notebook's cells
     return prepared
 
 

@@ -114,6 +114,9 @@ class KernelSession:
         self._probe_seq = 0
         self._last_reply: dict | None = None  # the last cell's execute reply (on_cell_executed)
         self.timings: dict[str, float] = {}  # "sandbox start", "kernel start", "kernel setup"
+        # nbclient's wait between checks for a reply (seconds, >= 1): on a thread other than the
+        # main one a reply is seen only at the next check, so kernels started ahead use 1
+        self.reply_poll_seconds = 5
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -144,6 +147,7 @@ class KernelSession:
             # what the kernel process writes to fds 1 and 2 (os.write, C code) is not forwarded
             # as notebook output, which nothing caps in time: it goes to the bounded tail
             extra_arguments=["--IPKernelApp.capture_fd_output=False"],
+            shell_timeout_interval=self.reply_poll_seconds,
         )
         self.client.on_cell_executed = self._remember_reply
         try:
