@@ -12,7 +12,8 @@ against the 1.1-only rubric of the tests. Prints, with the load average after ea
 - re-running the unchanged class (everything skipped): seconds per notebook (target <= 0.3 s);
 - `--rescore` of 30 of them after a change of points (no kernel): seconds (target <= 5 s);
 - per notebook, plain nbclient of a few of them, one after the other, against the class's seconds
-  per notebook on 2 workers.
+  per notebook on 2 workers and the median of each notebook's own grading time in that batch
+  (its result's `seconds`, in a kernel started ahead).
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def main() -> None:
                                                    str(root / "o1"), "--workers", "1"])
     two, _ = run(f"{opts.n} notebooks, 2 workers", [str(root / "class"), "--out",
                                                     str(root / "o2"), "--workers", "2"])
+    own = [json.loads(f.read_text())["seconds"] for f in sorted((root / "o2").glob("*.json"))]
     again, _ = run("re-run, unchanged (all skipped)", [str(root / "class"), "--out",
                                                         str(root / "o2"), "--workers", "2"])
     thirty = root / "thirty"
@@ -167,6 +169,7 @@ def main() -> None:
         "rerun_seconds_per_notebook": round(again / opts.n, 3),
         "rescore_30_seconds": round(rescore, 2),
         "plain_nbclient_seconds_per_notebook": round(statistics.median(plain), 2),
+        "graded_in_the_2_worker_batch_median_seconds": round(statistics.median(own), 2),
         "load_at_end": load(),
     })
     print(json.dumps(figures, indent=2))
