@@ -20,6 +20,7 @@ from grader.checks.base import PlanContext
 from grader.config import GradeConfig
 from grader.data import provision
 from grader.expected import Reference, ReferenceError_, named_functions
+from grader.kernel_config import session_config
 from grader.notebook import (
     LoadedNotebook,
     NotebookError,
@@ -28,7 +29,7 @@ from grader.notebook import (
     locate_sections,
 )
 from grader.results import Figure, SectionRecord
-from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
+from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError
 from grader.sandbox.plumbing import temp_prefix
 
 if TYPE_CHECKING:
@@ -155,48 +156,6 @@ def _add_session_times(execution: Execution, session: KernelSession) -> None:
     for stage, seconds in session.timings.items():
         execution.add_time(stage, seconds)
 
-
-
-def session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
-    ex, lim = config.rubric.execution, config.rubric.limits
-    limits = config.limits
-    if limits is None and config.confine:
-        from grader.sandbox.confine import Limits
-
-        limits = Limits(
-            cpu_seconds=lim.cpu_seconds, memory_bytes=int(lim.memory_gb * 2**30),
-            max_processes=lim.max_processes, max_open_files=lim.max_open_files,
-            max_file_bytes=lim.max_file_mb * 2**20, threads=config.kernel_threads,
-            disk_bytes=lim.disk_mb * 2**20,
-            answer_bytes=int(lim.max_capture_mb * 2**20) + 64 * 2**20,
-        )
-    font_cache = config.font_cache
-    if font_cache is None and config.confine and config.cache_dir is not None:
-        font_cache = _font_cache(config.cache_dir / "matplotlib-fonts")
-    return SessionConfig(
-        workdir=workdir,
-        cell_timeout=config.cell_timeout or ex.cell_timeout,
-        startup_timeout=ex.startup_timeout,
-        probe_timeout=ex.probe_timeout,
-        max_output_bytes=int(lim.max_output_mb * 2**20),
-        confine=config.confine,
-        limits=limits,
-        forbidden_calls=list(config.rubric.forbidden_calls),
-        font_cache=font_cache,
-        threads=config.kernel_threads,
-    )
-
-
-def _font_cache(path: Path) -> Path | None:
-    """matplotlib's font list, built once (in a sandbox) and reused by every kernel."""
-    from grader.sandbox.host import build_font_cache
-
-    if any(path.glob("fontlist-*.json")):
-        return path
-    try:
-        return build_font_cache(path)
-    except Exception:  # noqa: BLE001  (kernels then rebuild it themselves: slower, still correct)
-        return None
 
 
 def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:

@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.config import GradeConfig
 from grader.data import provision
 from grader.handout import HandoutError, handout_for
+from grader.kernel_config import session_config
 from grader.sandbox.kernel import KernelSession, KernelStartError
 from grader.sandbox.plumbing import temp_prefix
 
@@ -77,8 +78,6 @@ def new_prepared(config: GradeConfig) -> PreparedKernel:
     """A fresh provisioned folder and a kernel session not yet started. Its folders are made in the
     calling thread (the worker's own), so that a stopped worker's clean-up, which removes this
     process's temp folders, always finds them (batch/lifetime.py)."""
-    from grader.execute import session_config
-
     mark = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix=temp_prefix("grade-warm")))
     try:
