@@ -9,12 +9,16 @@ alice alone fills the reference cache first, so the timed runs measure grading, 
     .venv/bin/python bench/batch.py --unsafe-no-sandbox    # unconfined
     .venv/bin/python bench/batch.py --dask                 # also time --dask local
 
-Prints the wall time of each run, what it did, and whether 1 and 2 workers agreed.
+Prints the wall time of each run, what it did, and whether 1 and 2 workers agreed; then, per
+example notebook, plain nbclient execution of it (a fresh Python, one after the other) against the
+seconds its grading took inside the 2-worker batch (its result's `seconds`: from the task's start,
+in a kernel started ahead while the worker's previous notebook ran), with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -25,6 +29,9 @@ from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ENV, grade_cmd, load, plain_nbclient
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ("alice", "bob", "carol", "dan", "handout_lab9")
@@ -55,8 +62,8 @@ def build_class(folder: Path) -> list[str]:
 
 def grade(args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
-                         text=True, check=False, cwd=REPO)
+    run = subprocess.run(grade_cmd(*args), capture_output=True, text=True, check=False,
+                         cwd=REPO, env=ENV)
     return time.perf_counter() - start, run
 
 
@@ -82,6 +89,7 @@ def main() -> None:
     parser.add_argument("--dask", action="store_true", help="also time --dask local")
     parser.add_argument("--cell-timeout", type=float, default=10.0)
     parser.add_argument("--keep", type=Path, help="build and grade here instead of a temp dir")
+    parser.add_argument("--no-warm", action="store_true", help="pass --no-warm to grade")
     opts = parser.parse_args()
     root = opts.keep or Path(tempfile.mkdtemp(prefix="bench-batch-"))
     students = build_class(root / "class")
@@ -89,6 +97,8 @@ def main() -> None:
               "--cell-timeout", str(opts.cell_timeout)]
     if opts.unsafe_no_sandbox:
         common.append("--unsafe-no-sandbox")
+    if opts.no_warm:
+        common.append("--no-warm")
     print(f"{len(students)} notebooks in {root / 'class'}: {', '.join(students)}")
 
     runs: list[tuple[str, float, str, int]] = []
@@ -108,8 +118,8 @@ def main() -> None:
     for label, out, extra in plan:
         seconds, run = grade([str(root / "class"), "--out", str(out), *extra, *common])
         runs.append((label, seconds, headline(run), run.returncode))
-        print(f"{label:45s} {seconds:7.1f} s  exit {run.returncode}  {headline(run)}",
-              flush=True)
+        print(f"{label:45s} {seconds:7.1f} s  exit {run.returncode}  {headline(run)}  "
+              f"(load {load()})", flush=True)
 
     print("\nrun                                              wall (s)  exit")
     for label, seconds, _, code in runs:
@@ -123,6 +133,15 @@ def main() -> None:
     for student, row in sorted(gradebook(root / "out2").items()):
         score = "-" if row["score"] is None else f"{row['score']:g}/{row['max_score']:g}"
         print(f"  {student:14s} {row['status']:7s} {score:>8s}  {row['reason'][:90]}")
+    print("\nper notebook: plain nbclient (one after the other) vs its grading in the 2-worker "
+          "batch:")
+    plain = plain_nbclient([REPO / "submissions" / f"{name}.ipynb" for name in EXAMPLES], None,
+                           REPO / "rubrics" / "lab9.yaml")
+    for name, p in zip(EXAMPLES, plain):
+        graded = json.loads((root / "out2" / f"{name}.json").read_text())["seconds"]
+        print(f"  {name:14s} plain {p:6.2f} s   in the batch {graded:6.2f} s   "
+              f"({graded - p:+.2f} s)")
+    print(f"  load {load()}")
     print(f"\nfiles kept in {root}")
 
 

@@ -1,79 +1,87 @@
-"""Wall time of grading a notebook against plain `jupyter nbconvert --execute` of the same notebook.
+"""Wall time of grading one notebook against plain nbclient execution of it, side by side.
 
-    .venv/bin/python bench/overhead.py submissions/alice.ipynb [--data ../shared/data/mnist] [--repeat 2]
+    .venv/bin/python bench/overhead.py submissions/alice.ipynb [--data ../shared/data/mnist] [--repeat 5]
+    .venv/bin/python bench/overhead.py submissions/hw2/erin.ipynb --rubric rubrics/hw2.yaml
+    .venv/bin/python bench/overhead.py submissions/alice.ipynb --checkout ../main   # before
 
-Both runs get the same provisioned data in a fresh folder. Grading is timed as the whole `grade`
-command (process start, rubric, data, sandboxed kernel, captures, checks, reports); the reference's
-calibration results are warmed in the cache first, so the figure is the per-notebook cost an
-instructor pays for a class. Prints one line per run and the median overhead.
+Plain: a fresh Python runs nbclient on the notebook in a folder holding the same provisioned data
+(process start, kernel start, every cell). Grading: the whole `grade` command of this checkout
+(process start, rubric, data, confined kernel, captures, checks, reports, gradebook), `--force`
+so that it executes every time. The reference's calibration results are warmed in the cache first:
+the figure is the per-notebook cost an instructor pays. Runs alternate (plain, grade, plain, ...)
+so that the machine's load weighs on both alike; prints each run, the median and spread of each,
+the overhead of the medians, the load average, and the last grade's slowest stages (its result
+JSON's `timings`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ENV, ROOT, grade_cmd, load, plain_nbclient, spread, timed
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def plain_nbconvert(notebook: Path, data: Path | None, rubric: str) -> float:
-    from grader.data import load_data, provision
-    from grader.rubric import load_rubric
-
-    layouts = load_rubric(ROOT / "rubrics" / f"{rubric}.yaml").data.layouts
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        provision(load_data(data), work, layouts)
-        shutil.copy(notebook, work / notebook.name)
-        return timed([str(VENV_BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
-                      "--allow-errors", "--ExecutePreprocessor.timeout=1800",
-                      "--output", "executed.ipynb", notebook.name], work)
-
-
-def grading(notebook: Path, data: Path | None, cache: Path, sandbox: bool) -> float:
-    with tempfile.TemporaryDirectory() as out:
-        cmd = [str(VENV_BIN / "grade"), str(notebook.resolve()), "--out", out, "--cache", str(cache)]
-        if data:
-            cmd += ["--data", str(data.resolve())]
-        if not sandbox:
-            cmd.append("--unsafe-no-sandbox")
-        return timed(cmd, ROOT)
+def grading(notebook: Path, data: Path | None, rubric: Path, cache: Path, out: Path,
+            sandbox: bool) -> float | None:
+    cmd = grade_cmd(str(notebook.resolve()), "--rubric", str(rubric), "--out", str(out),
+                    "--cache", str(cache), "--force")
+    if data:
+        cmd += ["--data", str(data.resolve())]
+    if not sandbox:
+        cmd.append("--unsafe-no-sandbox")
+    seconds, code = timed(cmd, Path(ENV["PYTHONPATH"]))  # there: `-c` puts the cwd first
+    if code not in (0, 3):
+        fatal = json.loads((out / f"{notebook.stem}.json").read_text()).get("fatal", "")
+        print(f"  grade exited {code} after {seconds:.1f} s ({fatal}): left out", flush=True)
+        return None
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--data", type=Path)
-    parser.add_argument("--rubric", default="lab9")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--rubric", type=Path, default=ROOT / "rubrics" / "lab9.yaml")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--checkout", type=Path, help="grade with the grader of this checkout "
+                        "(e.g. the main branch's, for a before/after in one session)")
     args = parser.parse_args()
-    cache = Path(tempfile.mkdtemp(prefix="bench-cache-"))
-    print(f"warming the reference cache for {args.notebook} ...", flush=True)
-    grading(args.notebook, args.data, cache, not args.no_sandbox)
-    plain, graded = [], []
+    if args.checkout:
+        ENV["PYTHONPATH"] = str(args.checkout.resolve())
+    rubric = args.rubric.resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    cache, out = tmp / "cache", tmp / "out"
+    print(f"warming the reference cache for {args.notebook} (load {load()}) ...", flush=True)
+    grading(args.notebook, args.data, rubric, cache, out, not args.no_sandbox)
+    plain, graded, loads = [], [], []
     for i in range(args.repeat):
-        plain.append(plain_nbconvert(args.notebook, args.data, args.rubric))
-        graded.append(grading(args.notebook, args.data, cache, not args.no_sandbox))
-        print(f"run {i + 1}: nbconvert --execute {plain[-1]:.1f} s, grade {graded[-1]:.1f} s",
-              flush=True)
+        plain += plain_nbclient([args.notebook], args.data, rubric)
+        seconds = grading(args.notebook, args.data, rubric, cache, out, not args.no_sandbox)
+        if seconds is None:
+            plain.pop()
+            continue
+        graded.append(seconds)
+        loads.append(load())
+        print(f"run {i + 1}: plain nbclient {plain[-1]:.2f} s, grade {graded[-1]:.2f} s "
+              f"(+{graded[-1] - plain[-1]:.2f} s; load {loads[-1]})", flush=True)
     p, g = statistics.median(plain), statistics.median(graded)
-    print(f"median: nbconvert --execute {p:.1f} s | grade {g:.1f} s | overhead {g - p:+.1f} s "
-          f"(data: {args.data or 'default digits'}, sandbox: {not args.no_sandbox})")
-    shutil.rmtree(cache, ignore_errors=True)
+    print(f"plain nbclient: {spread(plain)}\ngrade:          {spread(graded)}\n"
+          f"overhead of the medians: {g - p:+.2f} s ({g / p:.2f}x); data: "
+          f"{args.data or 'default digits'}; sandbox: {not args.no_sandbox}; load after each "
+          f"run: {' | '.join(loads)}")
+    result = json.loads((out / f"{args.notebook.stem}.json").read_text())
+    timings = sorted(result.get("timings", {}).items(), key=lambda kv: -kv[1])[:10]
+    print("last grade's slowest stages: " + ", ".join(f"{k} {v:.2f}" for k, v in timings)
+          + f"; result seconds {result['seconds']:.2f}")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def _course(rubric: Rubric, data: DataBundle) -> CourseData:
     spec = rubric.data
     writer = None
     if spec.writer:
-        reference = Reference(rubric.reference, data, None, threads=rubric.limits.threads)
+        reference = Reference(rubric.reference, data, None)
 
         def writer(folder: Path) -> object:
             return reference.call(spec.writer, folder, cache=False)

@@ -99,6 +99,8 @@ def main() -> None:
               "missing submissions are reported and listed in grades.csv.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final counts and what went "
               "wrong (no progress, no tables).")
+@click.option("--no-warm", "warm", is_flag=True, default=True, flag_value=False,
+              help="In a class, do not start each worker's next kernel ahead.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of grader errors.")
 def run(notebooks: tuple[Path, ...], unsafe_no_sandbox: bool, debug: bool, **flags) -> None:
     """Grade NOTEBOOKS (files, folders or globs of .ipynb) and write a JSON and an HTML report for

@@ -12,13 +12,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.capture import QuestionCapture, capture_question
 from grader.cellsource import assigned_names
 from grader.checks.base import PlanContext
 from grader.config import GradeConfig
 from grader.data import provision
-from grader.expected import Reference
+from grader.expected import Reference, ReferenceError_, named_functions
+from grader.kernel_config import session_config
 from grader.notebook import (
     LoadedNotebook,
     NotebookError,
@@ -27,8 +29,11 @@ from grader.notebook import (
     locate_sections,
 )
 from grader.results import CellProgress, Figure, SectionRecord
-from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError, SessionConfig
+from grader.sandbox.kernel import CellRun, KernelSession, KernelStartError
 from grader.sandbox.plumbing import temp_prefix
+
+if TYPE_CHECKING:
+    from grader.batch.warm import PreparedKernel
 
 
 def student_name(path: Path) -> str:
@@ -56,33 +61,42 @@ class Execution:
     plans: dict[str, list] = field(default_factory=dict)  # question id -> probe ops (signature)
     restarts: int = 0  # kernels started after one died or stopped answering
     skipped_cells: list[int] = field(default_factory=list)  # not run: after a death in a section
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds (results.py)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        """Add to a stage's time (a restarted kernel's start adds to the first one's)."""
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
 
 
-def execute_notebook(path: Path, config: GradeConfig, student: str | None = None) -> Execution:
-    """Run the notebook in the sandbox and capture every question's artifacts."""
+def execute_notebook(path: Path, config: GradeConfig, student: str | None = None,
+                     prepared: PreparedKernel | None = None) -> Execution:
+    """Run the notebook in the sandbox and capture every question's artifacts; in `prepared`'s
+    kernel and folder when given (a kernel started ahead for this notebook alone, batch/warm.py),
+    which this closes."""
     start = time.perf_counter()
     student = student or student_name(path)
     try:
         loaded = load_notebook(path)
     except NotebookError as exc:
+        if prepared is not None:
+            prepared.close()
         return Execution(student, str(path), "", {}, {}, [], {}, [],
                          time.perf_counter() - start, fatal=str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(f"grade-{student[:20]}")))
+    workdir = prepared.workdir if prepared is not None else \
+        Path(tempfile.mkdtemp(prefix=temp_prefix(f"grade-{student[:20]}")))
     try:
-        return _execute_loaded(loaded, config, student, workdir, start)
+        return _execute_loaded(loaded, config, student, workdir, start, prepared)
     finally:
+        if prepared is not None:
+            prepared.session.close()  # (closed already, unless interrupted)
         if not config.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, workdir: Path,
-                    start: float) -> Execution:
+                    start: float, prepared: PreparedKernel | None = None) -> Execution:
     rubric = config.rubric
     sections = locate_sections(loaded.nb, rubric.questions)
-    provision(config.data, workdir, rubric.data.layouts)
-    reference = Reference(rubric.reference, config.data, config.cache_dir,
-                          threads=rubric.limits.threads)
-    session = KernelSession(_session_config(config, workdir))
     records = {s.question_id: _new_record(s, loaded) for s in sections}
     captures: dict[str, QuestionCapture] = {}
     notes: list[str] = []
@@ -90,8 +104,21 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     sources = [c.source if c.cell_type == "code" else "" for c in loaded.nb.cells]
     execution = Execution(student, str(loaded.path), loaded.sha256, records, captures, sources,
                           cell_of_execution, notes, 0.0)
+    execution.add_time("load", time.perf_counter() - start)
+    reference = Reference(rubric.reference, config.data, config.cache_dir)
+    reference.warm_up(_reference_functions(config, reference))  # torch, if checks need it
+    if prepared is not None:
+        for stage, seconds in prepared.timings.items():
+            execution.add_time(f"{stage} (ahead)", seconds)
+        session = prepared.session
+    else:
+        mark = time.perf_counter()
+        provision(config.data, workdir, rubric.data.layouts)
+        execution.add_time("provision", time.perf_counter() - mark)
+        session = KernelSession(session_config(config, workdir))
     try:
-        session.start()
+        if prepared is None:
+            session.start()
     except KernelStartError as exc:
         execution.fatal = str(exc)
         execution.seconds = time.perf_counter() - start
@@ -99,6 +126,8 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     except BaseException:  # interrupted while starting (Ctrl-C, SIGTERM): leave nothing behind
         session.close()
         raise
+    finally:
+        _add_session_times(execution, session)
     timeout = config.notebook_timeout or rubric.execution.notebook_timeout
     loop = _Loop(loaded, config, sections, session, reference, execution,
                  deadline=time.monotonic() + timeout, timeout=timeout)
@@ -107,51 +136,26 @@ def _execute_loaded(loaded: LoadedNotebook, config: GradeConfig, student: str, w
     finally:
         loop.session.close()
     execution.plans = {qid: c.ops for qid, c in captures.items()}
+    for name, seconds in reference.timings.items():
+        execution.add_time(f"reference {name}", seconds)
     execution.seconds = time.perf_counter() - start
     return execution
 
 
-
-def _session_config(config: GradeConfig, workdir: Path) -> SessionConfig:
-    ex, lim = config.rubric.execution, config.rubric.limits
-    limits = config.limits
-    if limits is None and config.confine:
-        from grader.sandbox.confine import Limits
-
-        limits = Limits(
-            cpu_seconds=lim.cpu_seconds, memory_bytes=int(lim.memory_gb * 2**30),
-            max_processes=lim.max_processes, max_open_files=lim.max_open_files,
-            max_file_bytes=lim.max_file_mb * 2**20, threads=lim.threads,
-            disk_bytes=lim.disk_mb * 2**20,
-            answer_bytes=int(lim.max_capture_mb * 2**20) + 64 * 2**20,
-        )
-    font_cache = config.font_cache
-    if font_cache is None and config.confine and config.cache_dir is not None:
-        font_cache = _font_cache(config.cache_dir / "matplotlib-fonts")
-    return SessionConfig(
-        workdir=workdir,
-        cell_timeout=config.cell_timeout or ex.cell_timeout,
-        startup_timeout=ex.startup_timeout,
-        probe_timeout=ex.probe_timeout,
-        interrupt_grace=ex.interrupt_grace,
-        max_output_bytes=int(lim.max_output_mb * 2**20),
-        confine=config.confine,
-        limits=limits,
-        forbidden_calls=list(config.rubric.forbidden_calls),
-        font_cache=font_cache,
-    )
-
-
-def _font_cache(path: Path) -> Path | None:
-    """matplotlib's font list, built once (in a sandbox) and reused by every kernel."""
-    from grader.sandbox.host import build_font_cache
-
-    if any(path.glob("fontlist-*.json")):
-        return path
+def _reference_functions(config: GradeConfig, reference: Reference) -> list[str]:
+    """The reference functions the rubric's checks name ([] when the module does not load)."""
     try:
-        return build_font_cache(path)
-    except Exception:  # noqa: BLE001  (kernels then rebuild it themselves: slower, still correct)
-        return None
+        module = reference.module
+    except ReferenceError_:
+        return []
+    return [name for q in config.rubric.questions for c in q.checks
+            for name in named_functions(c.params, module)]
+
+
+def _add_session_times(execution: Execution, session: KernelSession) -> None:
+    for stage, seconds in session.timings.items():
+        execution.add_time(stage, seconds)
+
 
 
 def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:
@@ -170,7 +174,8 @@ def _new_record(section: Section, loaded: LoadedNotebook) -> SectionRecord:
 
 def _capture(section: Section, config: GradeConfig, session: KernelSession,
              records: dict[str, SectionRecord], captures: dict[str, QuestionCapture],
-             reference: Reference, stopped: str, section_sources: list[str]) -> None:
+             reference: Reference, stopped: str, section_sources: list[str]) -> float:
+    """Capture one question's artifacts; returns the seconds it took."""
     record = records[section.question_id]
     if stopped:
         record.executed = False
@@ -186,8 +191,10 @@ def _capture(section: Section, config: GradeConfig, session: KernelSession,
     if stopped:
         capture.capture_error = stopped  # why nothing could be inspected, in the check sentences
     record.figure_summaries = capture.figures
-    record.seconds += time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    record.seconds += seconds
     captures[section.question_id] = capture
+    return seconds
 
 
 def _record_cell(run: CellRun, qid: str | None, records: dict[str, SectionRecord],
@@ -304,8 +311,10 @@ class _Loop:
     def _run(self, source: str, position: int, remaining: float) -> CellRun:
         self.executed += 1
         self.execution.cell_of_execution[self.executed] = position
-        return self.session.run_cell(source, position,
-                                     timeout=min(self.session.config.cell_timeout, remaining))
+        run = self.session.run_cell(source, position,
+                                    timeout=min(self.session.config.cell_timeout, remaining))
+        self.execution.add_time(f"cell {position}", run.seconds)
+        return run
 
     def _capture(self, section: Section, position: int) -> None:
         qid = section.question_id
@@ -313,9 +322,10 @@ class _Loop:
         if self.restart_note and qid not in self.lost and not self.stopped:
             record.note = "; ".join(n for n in (record.note, self.restart_note) if n)
         sources = [self.loaded.nb.cells[i].source for i in record.cell_indices]
-        _capture(section, self.config, self.session, self.execution.records,
-                 self.execution.captures, self.reference, self.lost.get(qid) or self.stopped,
-                 sources)
+        seconds = _capture(section, self.config, self.session, self.execution.records,
+                           self.execution.captures, self.reference,
+                           self.lost.get(qid) or self.stopped, sources)
+        self.execution.add_time(f"capture {qid}", seconds)
         if not self.stopped and qid not in self.lost and self.session.dead_reason:
             # a probe hung or killed the kernel: this question's answers are lost, the cells
             # before this point are not to blame, so all of them are replayed
@@ -368,6 +378,8 @@ class _Loop:
             self.session.start()
         except KernelStartError as exc:
             return str(exc)
+        finally:
+            _add_session_times(self.execution, self.session)
         cells = self.loaded.nb.cells
         for position in self._replayable(replay_end):
             remaining = self.deadline - time.monotonic()

@@ -98,16 +98,23 @@ def _versions() -> str:
 class Reference:
     """The reference module of one assignment, bound to one data bundle."""
 
-    SLOW_SECONDS = 0.5  # results that took longer than this are cached on disk (1.3's trainings)
+    # Results that took longer than this are cached on disk (1.3's trainings, the calibrations).
+    # Low on purpose: with 0.5 s, a calibration seed that trained in 0.4 s on an idle machine was
+    # retrained by every grade (1.2-3.8 s); reading a pickle takes about a millisecond.
+    SLOW_SECONDS = 0.02
 
     def __init__(self, module_name: str, data: DataBundle, cache_dir: Path | None,
                  threads: int = 1) -> None:
         self.module_name = module_name
-        self.threads = threads  # as in the kernels: same results as a student who followed along
+        # one thread whatever the kernels get: results (and the disk cache, which is not keyed
+        # by threads) the same on every machine and batch size
+        self.threads = threads
         self.data = data
         self.cache_dir = cache_dir
         self._module: ModuleType | None = None
         self._memo: dict[str, Any] = {}
+        self._warming: threading.Thread | None = None
+        self._module_lock = threading.Lock()  # the warm-up thread may be importing it
         self.timings: dict[str, float] = {}
         self.failures: list[str] = []  # the instructor's problems (see the module docstring)
 
@@ -118,8 +125,29 @@ class Reference:
     @property
     def module(self) -> ModuleType:
         if self._module is None:
-            self._module = load_reference_module(self.module_name)
+            with self._module_lock:
+                if self._module is None:
+                    self._module = load_reference_module(self.module_name)
         return self._module
+
+    def warm_up(self, named: list[str]) -> None:
+        """Import the reference module, and torch when one of the functions `named` (those the
+        rubric's checks call) uses it, in a background thread: started while the kernel runs the
+        notebook, so that scoring finds them imported (torch alone takes about 2 s and 450 MB).
+        A rubric whose checks need no torch never imports it here."""
+        if self._warming is not None:
+            return
+        self._warming = threading.Thread(target=self._import_quietly, args=(named,),
+                                         name="reference-warm-up", daemon=True)
+        self._warming.start()
+
+    def _import_quietly(self, named: list[str]) -> None:
+        try:
+            if uses_torch(self.module, named):
+                self._limit_threads()
+                import torch  # noqa: F401
+        except Exception:  # noqa: BLE001, S110  (the call that needs it says what went wrong)
+            pass
 
     def source_hash(self) -> str:
         path = Path(self.module.__file__ or reference_file(self.module_name))
@@ -207,3 +235,40 @@ def takes_data(fn: Any) -> bool:
         return "data" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+
+
+def uses_torch(module: ModuleType, names: list[str]) -> bool:
+    """Whether any of the module's functions `names`, or a function of the module they call,
+    imports or names torch in its code (docstrings and comments aside)."""
+    seen: set[str] = set()
+    todo = [n for n in names if inspect.isfunction(getattr(module, n, None))]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        referenced = _names_in(getattr(module, name).__code__)
+        if "torch" in referenced:
+            return True
+        todo += [n for n in referenced if inspect.isfunction(getattr(module, n, None))]
+    return False
+
+
+def _names_in(code: Any) -> set[str]:
+    """The global and imported names a code object (with its nested ones) uses."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _names_in(const)
+    return names
+
+
+def named_functions(value: Any, module: ModuleType) -> list[str]:
+    """The strings in a rubric's check parameters (nested) that name functions of `module`."""
+    if isinstance(value, str):
+        return [value] if inspect.isfunction(getattr(module, value, None)) else []
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in named_functions(v, module)]
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in named_functions(v, module)]
+    return []

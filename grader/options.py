@@ -33,6 +33,7 @@ class GradeOptions:
     identity: Identity | None = None
     roster: Path | None = None
     quiet: bool = False  # only the final summary and what went wrong
+    warm: bool = True  # in a batch, start each worker's next kernel ahead (batch/warm.py)
 
     def out_for(self, assignment: str) -> Path:
         return self.out_dir if self.out_dir is not None else Path("grades") / assignment

@@ -39,10 +39,10 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
     if execution.fatal:
         return _fatal_result(config, path, execution.student, execution.notebook_sha256,
                              execution.fatal, start)
-    reference = Reference(config.rubric.reference, config.data, config.cache_dir,
-                          threads=config.rubric.limits.threads)
+    reference = Reference(config.rubric.reference, config.data, config.cache_dir)
     handout = handout_for(config.rubric.handout, config.rubric.folder, config.rubric.source_path)
     questions = []
+    scoring = time.perf_counter()
     for q in config.rubric.questions:
         record = keep_student_text(mark_expected_errors(execution.records[q.id], handout),
                                    handout)
@@ -56,8 +56,14 @@ def score_execution(execution: Execution, config: GradeConfig) -> GradeResult:
                     if i < len(execution.sources)]
             scored.not_attempted = handout.not_attempted(code)
         questions.append(scored)
-    return _result(config, path, execution.student, execution.notebook_sha256, questions,
-                   execution.notes, start)
+    result = _result(config, path, execution.student, execution.notebook_sha256, questions,
+                     execution.notes, start)
+    result.timings = dict(getattr(execution, "timings", {}))  # (executions cached before timings)
+    for name, seconds in reference.timings.items():
+        key = f"reference {name}"
+        result.timings[key] = result.timings.get(key, 0.0) + seconds
+    result.timings["score"] = time.perf_counter() - scoring
+    return result
 
 
 def environment(config: GradeConfig) -> dict:

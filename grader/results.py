@@ -145,6 +145,9 @@ class GradeResult:
     fatal: str = ""  # set when the notebook could not be graded at all (unreadable, no kernel)
     notes: list[str] = field(default_factory=list)  # e.g. errors before the first question
     due: str = ""  # the rubric's due date (ISO 8601), for `after_due` checks
+    # where the time went, in order, seconds per stage: "provision", "sandbox start", "kernel
+    # start", "kernel setup", "cell 3", "capture 1.2", "reference train_conv1d", "score", "report"
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def grader_problems(self) -> list[tuple[str, str]]:
@@ -197,4 +200,5 @@ class GradeResult:
             ],
             "data": self.data,
             "environment": self.environment,
+            "timings": {stage: round(seconds, 4) for stage, seconds in self.timings.items()},
         }

@@ -139,8 +139,9 @@ class LimitsSpec(Strict):
                                                  "folder, /tmp, /dev/shm), in RAM")
     max_output_mb: float = Field(20, gt=0, description="captured cell output kept per notebook")
     max_capture_mb: float = Field(512, gt=0, description="plain data one probe may send back")
-    threads: int = Field(1, gt=0, description="threads for torch/BLAS in the kernel and the "
-                                              "reference")
+    threads: int | None = Field(None, gt=0, description="threads for torch/BLAS in each kernel; "
+                                "default: derived, all cores for one notebook and cores // "
+                                "workers (at least 1) in a batch; a number fixes it")
 
 
 class DataSpec(Strict):

@@ -159,6 +159,22 @@ def test_one_and_two_workers_give_identical_grades(klass: Klass, tmp_path: Path)
     assert len(workers) == 2  # the base run really used two processes
 
 
+def test_kernels_started_ahead_grade_as_cold_ones_each_for_one_notebook(
+        klass: Klass, tmp_path: Path) -> None:
+    # one worker, four notebooks: from the second on, each runs in a kernel started ahead while
+    # the one before it ran (erin's kills its kernel; the next is fresh all the same)
+    paths = [klass.notebooks / f"{s}.ipynb" for s in ("alice", "bob", "carol", "erin")]
+    warm = klass.grade(paths, tmp_path / "warm", "--workers", "1")
+    cold = klass.grade(paths, tmp_path / "cold", "--workers", "1", "--no-warm")
+    assert warm.returncode == cold.returncode == 0, warm.stderr + cold.stderr
+    assert grades(tmp_path / "warm") == grades(tmp_path / "cold")
+    ahead = {s: any(k.endswith("(ahead)") for k in json.loads(
+        (tmp_path / "warm" / f"{s}.json").read_text())["timings"]) for s in ("alice", "bob")}
+    assert ahead == {"alice": False, "bob": True}
+    assert not any(k.endswith("(ahead)") for k in json.loads(
+        (tmp_path / "cold" / "bob.json").read_text())["timings"])
+
+
 def test_rerun_skips_unchanged_and_grades_only_the_edited_notebook(klass: Klass,
                                                                    tmp_path: Path) -> None:
     out = klass.copy_out(tmp_path / "out")

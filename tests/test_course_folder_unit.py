@@ -115,6 +115,21 @@ def test_data_writer_runs_once_and_its_files_reach_every_notebook(
     assert sorted(os.listdir(staged)) == ["noise.npy"]
 
 
+def test_data_writer_folder_is_named_for_the_stale_temp_clean_up(rubric: Path) -> None:
+    from grader.batch.lifetime import remove_own_temp, remove_stale_temp
+
+    with (rubric.parent / "reference.py").open("a") as handle:
+        handle.write(WRITER)
+    assignment = load(rubric, edited(RIDGE_TEXT, "files: [data]",
+                                     "files: [data]\n  writer: write_noise"))
+    staged = assignment.data.course.staged
+    assert f"-p{os.getpid()}-" in staged.name
+    assert staged not in remove_stale_temp(staged.parent)  # its grader (this process) is alive
+    assert staged.is_dir()
+    remove_own_temp(staged.parent)  # what a killed grader's successor does, by the pid
+    assert not staged.exists()
+
+
 def test_data_writer_that_raises_is_refused_at_the_writer_line(rubric: Path) -> None:
     with (rubric.parent / "reference.py").open("a") as handle:
         handle.write(WRITER)

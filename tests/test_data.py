@@ -99,6 +99,21 @@ def test_digits_reload_after_cache_clear_gives_the_same_fingerprint() -> None:
     assert load_data(seed=4).fingerprint != first.fingerprint
 
 
+def test_digits_built_once_are_read_from_the_user_cache_without_scikit_learn(
+        tmp_path: Path) -> None:
+    code = textwrap.dedent("""
+        import sys
+        from grader.data import load_data
+        print(load_data().fingerprint, "sklearn.datasets" in sys.modules)
+    """)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs[0] == [load_data().fingerprint, "True"]  # built
+    assert runs[1] == [load_data().fingerprint, "False"]  # read back: the same arrays
+    assert len(list((tmp_path / "nbgrade-ml" / "data").glob("digits28-*.npz"))) == 1
+
+
 def test_limits_keep_the_first_images_of_each_split() -> None:
     full = load_data()
     small = load_data(train_limit=50, test_limit=20, hidden_limit=10)

@@ -17,6 +17,7 @@ the grader's own failure for that student and retried on the next run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -99,6 +100,9 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
             to_rescore = [p.submission for p in planned if p.action == "rescore"]
             to_execute = [p.submission for p in planned if p.action == "execute"]
             workers = max(1, min(options.workers or default_workers(), len(to_execute) or 1))
+            settings = dataclasses.replace(
+                settings, kernels_at_once=workers,
+                warm=options.warm and len(to_execute) > 1 and not options.dask)
             if not options.quiet:
                 skipped = len(planned) - len(to_execute) - len(to_rescore)
                 where = f" {_where(options, workers, len(to_execute))}" if to_execute else ""
@@ -106,7 +110,7 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                     f"Grading {len(submissions)} notebook(s) against {rubric.assignment} "
                     f"({rubric_path}); data: {data.description}\n  {len(to_execute)} to execute"
                     f"{where}, {len(to_rescore)} to re-score from cache, {skipped} unchanged "
-                    f"(skipped); results in {out_dir}"), highlight=False)
+                    f"(skipped); results in {out_dir}"), highlight=False, soft_wrap=True)
             display = Display(len(to_execute) + len(to_rescore), console,
                               workers=1 if len(to_execute) <= 1 else workers,
                               quiet=options.quiet)
@@ -122,7 +126,8 @@ def run_batch(options: GradeOptions, console: Console | None = None) -> BatchSum
                         recorder.rescore(sub)
                     if to_execute:
                         _execute(options, to_execute, settings, workers, cache, display, recorder,
-                                 rubric.limits.threads)
+                                 dataclasses.replace(config, kernels_at_once=workers
+                                                     ).kernel_threads)
             finally:
                 write_grades_csv(gradebook, out_dir, [q.id for q in rubric.questions], roster)
                 write_dashboard(gradebook, out_dir)

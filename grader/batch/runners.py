@@ -8,6 +8,7 @@ it had (retried once); a grader failure in a task is an outcome, never an except
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ from grader.batch.task import (
     limit_kernel_threads,
     make_job,
 )
+from grader.config import cores
 from grader.report import safe_name
 
 OnStart = Callable[[Job], None]
@@ -37,7 +39,7 @@ MAX_TRIES = 2
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores()
 
 
 def grader_failure(job: Job, reason: str) -> Outcome:
@@ -89,7 +91,7 @@ def run_local(submissions: list[Submission], settings: WorkerSettings, workers: 
             while (pending or running) and not lost:
                 while pending and len(running) < workers:
                     sub = pending.popleft()
-                    job = make_job(sub)
+                    job = dataclasses.replace(make_job(sub), warm_next=bool(pending))
                     running[pool.submit(run_in_worker, grade_task, settings, job)] = (sub, job)
                     on_start(job)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from grader.assignment import load_assignment
 from grader.batch.discover import Submission
+from grader.batch.warm import PreparedKernel, WarmKernels
 from grader.options import GradeOptions
 from grader.pipeline import Execution, GradeConfig, execute_notebook, score_execution
 from grader.results import CellProgress, GradeResult
@@ -38,6 +39,11 @@ class WorkerSettings:
     notebook_timeout: float | None
     confine: bool
     reference_cache: str | None
+    # kernels running at once (the kernels' threads derive from it, config.kernel_threads); not
+    # compared, so every batch size shares one loaded assignment per process (worker_config)
+    kernels_at_once: int = dataclasses.field(default=1, compare=False)
+    # a batch prepares each worker's next kernel ahead (batch/warm.py; `--no-warm`: not)
+    warm: bool = dataclasses.field(default=False, compare=False)
 
     @classmethod
     def from_options(cls, options: GradeOptions, rubric_path: Path,
@@ -50,6 +56,16 @@ class WorkerSettings:
             notebook_timeout=options.notebook_timeout, confine=options.confine,
             reference_cache=str(options.reference_cache) if options.reference_cache else None,
         )
+
+
+@functools.lru_cache(maxsize=4)  # per process, like worker_config: kernels started ahead
+def warm_kernels(settings: WorkerSettings) -> WarmKernels:
+    """This process's kernel prepared ahead for the next notebook; closed when the process exits."""
+    import multiprocessing.util
+
+    kernels = WarmKernels()
+    multiprocessing.util.Finalize(kernels, kernels.close, exitpriority=10)
+    return kernels
 
 
 @functools.lru_cache(maxsize=4)  # per process: rubric and data are loaded once, not per task
@@ -72,6 +88,7 @@ class Job:
     path: str  # as given; reports and the gradebook show it
     sha256: str  # of `content`; '' when the grader could not read the file
     content: bytes | None
+    warm_next: bool = False  # more notebooks follow: prepare a kernel ahead for one (warm.py)
 
 
 @dataclass
@@ -116,27 +133,38 @@ def grade_task(settings: WorkerSettings, job: Job,
     """
     start = time.perf_counter()
     try:
-        config = worker_config(settings)
+        config = dataclasses.replace(worker_config(settings),
+                                     kernels_at_once=settings.kernels_at_once)
         if on_progress is not None:
             config = dataclasses.replace(config, on_progress=on_progress)
         if not settings.confine:
-            limit_kernel_threads(config.rubric.limits.threads)
-        execution = _execute_job(job, config)
+            limit_kernel_threads(config.kernel_threads)
+        prepared = None
+        if settings.warm:
+            kernels = warm_kernels(settings)
+            prepared = kernels.take()  # started ahead, while this process's last notebook ran
+            if job.warm_next:
+                kernels.prepare(config)  # for the next one, while this notebook runs
+        execution = _execute_job(job, config, prepared)
         result = score_execution(execution, config)
     except Exception as exc:  # noqa: BLE001  (a grader bug must cost one student, not the class)
         return Outcome(job.student, None, None, f"the grader failed: {type(exc).__name__}: {exc}",
                        worker_name(), time.perf_counter() - start)
+    except BaseException:  # stopped (a signal, the grader gone): the kernel started ahead too
+        if settings.warm:
+            warm_kernels(settings).close()
+        raise
     return Outcome(job.student, result, execution, "", worker_name(),
                    time.perf_counter() - start)
 
 
-def _execute_job(job: Job, config: GradeConfig) -> Execution:
+def _execute_job(job: Job, config: GradeConfig, prepared: PreparedKernel | None) -> Execution:
     if job.content is None:
-        return execute_notebook(Path(job.path), config, job.student)
+        return execute_notebook(Path(job.path), config, job.student, prepared)
     with tempfile.TemporaryDirectory(prefix=temp_prefix("grade-nb")) as tmp:
         copy = Path(tmp) / Path(job.path).name
         copy.write_bytes(job.content)
-        execution = execute_notebook(copy, config, job.student)
+        execution = execute_notebook(copy, config, job.student, prepared)
     execution.notebook = job.path
     execution.fatal = execution.fatal.replace(str(copy), job.path)
     return execution

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.data.bundle import DataError
+from grader.sandbox.plumbing import temp_prefix
 
 Writer = Callable[[Path], object]
 
@@ -67,7 +68,9 @@ def course_data(root: Path, files: Sequence[str], hidden: Sequence[str],
     staged = None
     cleanup = None
     if writer is not None:
-        staged = Path(tempfile.mkdtemp(prefix="grade-course-data-"))
+        # named like every grader temp folder (with this pid), so that the stale-temp clean-up
+        # (batch/lifetime.py) removes it after a grader that was killed
+        staged = Path(tempfile.mkdtemp(prefix=temp_prefix("grade-course-data")))
         writer(staged)
     digest = hashlib.sha256()
     for kind, paths in (("files", public), ("hidden", secret), ("written", (staged,) if staged

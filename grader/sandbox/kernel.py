@@ -15,6 +15,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Self
 
 import nbformat
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -65,17 +67,33 @@ class SessionConfig:
     forbidden_calls: list[str] = field(default_factory=list)
     font_cache: Path | None = None  # matplotlib font list built once (confine.build_font_cache)
     cells_before: int = 0  # cells earlier kernels ran for this notebook: this one counts on
+    threads: int = 1  # torch/BLAS threads of an unconfined kernel (a confined one: its limits)
+
+
+class _NativeKernelSpecs(KernelSpecManager):
+    """The grader's own Python as the kernel, without searching Jupyter's kernel folders: that
+    search imports IPython into the grader (about 0.5 s) to find the same ipykernel command."""
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        if kernel_name != NATIVE_KERNEL_NAME:
+            return super().get_kernel_spec(kernel_name)
+        return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
+                                "{connection_file}"],
+                          display_name="Python 3 (ipykernel)", language="python",
+                          metadata={"debugger": True})
 
 
 def _make_kernel_manager(config: SessionConfig, runtime_dir: Path) -> AsyncKernelManager:
+    specs = _NativeKernelSpecs()
     if not config.confine:
-        return AsyncKernelManager(kernel_name="python3")
+        return AsyncKernelManager(kernel_name=NATIVE_KERNEL_NAME, kernel_spec_manager=specs)
     from grader.sandbox.confine import Limits, SandboxSpec
     from grader.sandbox.managers import AsyncConfinedKernelManager
 
     spec = SandboxSpec(workdir=config.workdir, runtime_dir=runtime_dir,
                        limits=config.limits or Limits(), font_cache=config.font_cache)
-    return AsyncConfinedKernelManager(spec, kernel_name="python3")
+    return AsyncConfinedKernelManager(spec, kernel_name=NATIVE_KERNEL_NAME,
+                                      kernel_spec_manager=specs)
 
 
 class KernelSession:
@@ -96,6 +114,10 @@ class KernelSession:
         self.output_bytes = 0
         self._probe_seq = 0
         self._last_reply: dict | None = None  # the last cell's execute reply (on_cell_executed)
+        self.timings: dict[str, float] = {}  # "sandbox start", "kernel start", "kernel setup"
+        # nbclient's wait between checks for a reply (seconds, >= 1): on a thread other than the
+        # main one a reply is seen only at the next check, so kernels started ahead use 1
+        self.reply_poll_seconds = 5
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -126,12 +148,17 @@ class KernelSession:
             # what the kernel process writes to fds 1 and 2 (os.write, C code) is not forwarded
             # as notebook output, which nothing caps in time: it goes to the bounded tail
             extra_arguments=["--IPKernelApp.capture_fd_output=False"],
+            shell_timeout_interval=self.reply_poll_seconds,
         )
         self.client.on_cell_executed = self._remember_reply
         try:
+            mark = time.perf_counter()
             self.client.start_new_kernel(cwd=str(self.config.workdir), **self._launch_kwargs())
             self.output.started()
-            self.client.start_new_kernel_client()
+            self.timings["sandbox start"] = time.perf_counter() - mark
+            mark = time.perf_counter()
+            self.client.start_new_kernel_client()  # returns once the kernel answers
+            self.timings["kernel start"] = time.perf_counter() - mark
             if self.config.confine:
                 from grader.sandbox.host import seal_runtime_dir
 
@@ -144,7 +171,9 @@ class KernelSession:
             raise KernelStartError(self.dead_reason) from None
         setup = setup_code(self.config.forbidden_calls, self.config.max_output_bytes,
                            self.config.cells_before)
+        mark = time.perf_counter()
         reply = self._run_silent(setup, self.config.startup_timeout)
+        self.timings["kernel setup"] = time.perf_counter() - mark
         if reply is None or reply.get("status") != "ok":
             self.dead_reason = f"the grader's kernel set-up failed: {reply}"
             raise KernelStartError(self.dead_reason)
@@ -155,7 +184,7 @@ class KernelSession:
         if not self.config.confine:  # the sandbox sets its own environment (confine.sandbox_env)
             from grader.sandbox.confine import THREAD_ENV_VARS
 
-            threads = str(getattr(self.config.limits, "threads", 1) or 1)
+            threads = str(getattr(self.config.limits, "threads", None) or self.config.threads)
             kwargs["env"] = {**os.environ, **{name: threads for name in THREAD_ENV_VARS}}
         return kwargs
 
@@ -292,6 +321,10 @@ class KernelSession:
             if problem:
                 return problem
         return ""
+
+    def run_silent(self, code: str, timeout: float) -> dict | None:
+        """Run grader code (no history, no output): the reply's content, or None on timeout."""
+        return self._run_silent(code, timeout)
 
     def _run_silent(self, code: str, timeout: float) -> dict | None:
         """Execute grader code without history or output; the reply content, or None on timeout."""
