@@ -103,12 +103,12 @@ class Reference:
     # retrained by every grade (1.2-3.8 s); reading a pickle takes about a millisecond.
     SLOW_SECONDS = 0.02
 
-    def __init__(self, module_name: str, data: DataBundle, cache_dir: Path | None,
-                 threads: int = 1) -> None:
+    THREADS = 1
+    """Whatever the kernels get: results (and the disk cache, which is not keyed by threads) are
+    the same on every machine and batch size."""
+
+    def __init__(self, module_name: str, data: DataBundle, cache_dir: Path | None) -> None:
         self.module_name = module_name
-        # one thread whatever the kernels get: results (and the disk cache, which is not keyed
-        # by threads) the same on every machine and batch size
-        self.threads = threads
         self.data = data
         self.cache_dir = cache_dir
         self._module: ModuleType | None = None
@@ -204,11 +204,11 @@ class Reference:
         return value
 
     def _limit_threads(self) -> None:
-        """Use the kernels' thread count for torch (set before or after torch is imported)."""
-        os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
+        """One thread for torch (set before or after torch is imported)."""
+        os.environ.setdefault("OMP_NUM_THREADS", str(self.THREADS))
         torch = sys.modules.get("torch")
-        if torch is not None and torch.get_num_threads() != self.threads:
-            torch.set_num_threads(self.threads)
+        if torch is not None and torch.get_num_threads() != self.THREADS:
+            torch.set_num_threads(self.THREADS)
 
     def _key(self, name: str, args: tuple, kwargs: dict) -> str | None:
         try:

@@ -146,7 +146,7 @@ def grade_corpus(assignment: str, profile: Profile, workdir: Path, cache_dir: Pa
     loaded = load_assignment(rubric_path.read_text(encoding="utf-8"), rubric_path,
                              profile.data_dir, limit)
     calibrate_all(loaded.rubric.questions, Reference(loaded.rubric.reference, loaded.data,
-                                                     cache_dir, loaded.rubric.limits.threads))
+                                                     cache_dir))
     out = workdir / "grades"
     options = GradeOptions(paths=(notebooks,), out_dir=out, rubric_path=rubric_path,
                            data_dir=profile.data_dir, train_limit=limit,
