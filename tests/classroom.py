@@ -12,7 +12,11 @@ from __future__ import annotations
 import base64
 import struct
 import sys
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 
 from grader.exports import write_grades_csv
@@ -20,8 +24,40 @@ from grader.handout import Handout, handout_for, keep_student_text
 from grader.outputs import write_student_outputs
 from grader.report.dashboard import write_dashboard
 from grader.results import CheckOutcome, Figure, GradeResult, QuestionResult, SectionRecord
+from grader.review.server import ReviewServer
 from grader.rubric import Rubric
 from grader.store import Gradebook, Provenance
+
+
+class Tags(HTMLParser):
+    """Every tag and attribute of a page, to look for anything a student could have injected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+@contextmanager
+def serving_review(out: Path, grader: str) -> Iterator[ReviewServer]:
+    """`grade review OUT`'s server, answering in a thread until the block ends."""
+    review = ReviewServer(out, grader=grader)
+    thread = threading.Thread(target=review.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield review
+    finally:
+        review.shutdown()
+        thread.join(5)
+
 
 HOSTILE_NAME = 'mallory<img src=x onerror="window.pwned=1">'
 HOSTILE_ANSWER = (

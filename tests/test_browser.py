@@ -8,13 +8,12 @@ server (127.0.0.1) fails the test. Hostile answers set `window.pwned` if anythin
 from __future__ import annotations
 
 import csv
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
-from classroom import HOSTILE_NAME, build_class
+from classroom import HOSTILE_NAME, build_class, serving_review
 
 from grader.manual import manual_grades
 from grader.report import safe_name
@@ -115,12 +114,8 @@ def test_released_student_reports_load_clean_without_model_answers(
 
 @pytest.fixture
 def server(graded_class: Path) -> Iterator[ReviewServer]:
-    review = ReviewServer(graded_class, grader="ta-anna")
-    thread = threading.Thread(target=review.serve_forever, daemon=True)
-    thread.start()
-    yield review
-    review.shutdown()
-    thread.join(5)
+    with serving_review(graded_class, "ta-anna") as review:
+        yield review
 
 
 def review_url(server: ReviewServer, student: str) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from classroom import HOSTILE_NAME, build_class
+from classroom import HOSTILE_NAME, build_class, tags_of
 
 from grader.report import safe_name
 from grader.report.dashboard import class_view, histogram
@@ -18,23 +17,6 @@ from grader.store import Gradebook
 @pytest.fixture
 def graded_class(tmp_path: Path, lab9_rubric: Rubric) -> Path:
     return build_class(tmp_path / "lab9", lab9_rubric)
-
-
-class Tags(HTMLParser):
-    """Every tag and attribute of a page, to look for anything a student could have injected."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = Tags()
-    parser.feed(html)
-    return parser.tags
 
 
 def test_dashboard_is_written_with_every_student_linked_to_an_existing_report(

@@ -8,12 +8,18 @@ import http.client
 import json
 import threading
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from classroom import ALICE_ANSWER, HOSTILE_ANSWER, HOSTILE_NAME, build_class
+from classroom import (
+    ALICE_ANSWER,
+    HOSTILE_ANSWER,
+    HOSTILE_NAME,
+    build_class,
+    serving_review,
+    tags_of,
+)
 
 from grader.handout import load_handout
 from grader.manual import manual_grades
@@ -24,21 +30,6 @@ from grader.review.server import ReviewServer
 from grader.rubric import Rubric
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
-def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = Tags()
-    parser.feed(html)
-    return parser.tags
 
 
 def test_student_markdown_with_script_img_and_javascript_link_renders_as_text() -> None:
@@ -93,12 +84,8 @@ def test_review_items_keep_the_students_text_code_and_figures(graded_class: Path
 
 @pytest.fixture
 def server(graded_class: Path) -> Iterator[ReviewServer]:
-    review = ReviewServer(graded_class, grader="ta-anna")
-    thread = threading.Thread(target=review.serve_forever, daemon=True)
-    thread.start()
-    yield review
-    review.shutdown()
-    thread.join(5)
+    with serving_review(graded_class, "ta-anna") as review:
+        yield review
 
 
 def request(server: ReviewServer, method: str, path: str, body: dict | None = None,
