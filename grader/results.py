@@ -146,7 +146,7 @@ class GradeResult:
     notes: list[str] = field(default_factory=list)  # e.g. errors before the first question
     due: str = ""  # the rubric's due date (ISO 8601), for `after_due` checks
     # where the time went, in order, seconds per stage: "provision", "sandbox start", "kernel
-    # start", "kernel setup", "cell 3", "capture 1.2", "reference train_conv1d", "score", "report"
+    # start", "kernel setup", "cell 3", "capture 1.2", "reference train_conv1d", "score"
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
